@@ -1,0 +1,29 @@
+"""Detectors: statistical tests over mergeable sketches. See ``base.py`` for the shape."""
+
+from __future__ import annotations
+
+from driftline.detectors.base import Detector, EvalContext, Evaluation
+from driftline.detectors.categorical import CategoricalPSI, ChiSquare, JensenShannon
+from driftline.detectors.fairness import DisparateImpact
+from driftline.detectors.gradual import GradualDrift
+from driftline.detectors.ks import KS
+from driftline.detectors.psi import PSI
+from driftline.detectors.segment_rate import SegmentRate
+from driftline.detectors.volume import SegmentVolume
+
+#: config name → (detector for numeric signals, detector for categorical signals)
+REGISTRY: dict[str, dict[str, type[Detector]]] = {
+    "psi": {"numeric": PSI, "categorical": CategoricalPSI},
+    "ks": {"numeric": KS},
+    "chi_square": {"categorical": ChiSquare},
+    "jensen_shannon": {"categorical": JensenShannon},
+    "segment_rate": {"binary": SegmentRate},
+    "disparate_impact": {"binary": DisparateImpact},
+    "segment_volume": {"volume": SegmentVolume},
+    "gradual": {"numeric": GradualDrift},
+}
+
+__all__ = [
+    "KS", "PSI", "REGISTRY", "CategoricalPSI", "ChiSquare", "Detector", "DisparateImpact",
+    "EvalContext", "Evaluation", "GradualDrift", "JensenShannon", "SegmentRate", "SegmentVolume",
+]

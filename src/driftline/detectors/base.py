@@ -1,0 +1,105 @@
+"""The one shape every detector has.
+
+A detector is a *test*: it fits a reference sketch, names the sketch it reads
+(``sketch_key``; detectors with equal keys share one sketch per pane), and
+evaluates a current sketch against the reference. Mutable state lives only in
+sketches (``sketches.py``), which merge exactly across panes and partitions.
+
+Detectors are pure: no I/O, no clock, no metrics. Whether an evaluation is a
+breach (thresholds, minimum counts, FDR) and what severity it gets is decided
+by the pipeline and the incident manager, not here.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from driftline.detectors.sketches import FloatArray, IntArray, Sketch
+
+Direction = Literal["above", "below"]
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """Names for the integer codes a sketch holds.
+
+    ``segments`` lists the segment codes to evaluate with their names; None means
+    the monitor is not segmented (one evaluation over everything).
+    """
+
+    segments: Sequence[tuple[int, str]] | None = None
+    categories: Sequence[str] = ()
+    min_reference: int = 100
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One statistic for one segment of one window, before any judgement."""
+
+    detector: str
+    statistic: str
+    value: float
+    p_value: float | None
+    n_reference: int
+    n_current: int
+    segment: str | None = None
+    top_contributors: tuple[dict[str, Any], ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Detector(ABC):
+    """A statistical test of a current window's sketch against a reference sketch."""
+
+    name: ClassVar[str]
+    statistic: ClassVar[str]
+    #: "above": larger values are worse (PSI, D); "below": smaller are worse (a ratio).
+    direction: ClassVar[Direction] = "above"
+    #: (warning, critical) on ``Evaluation.value`` when the config gives none.
+    default_thresholds: ClassVar[tuple[float, float]]
+    #: "numeric" detectors read floats, "categorical" read vocabulary codes,
+    #: "binary" read 0/1 outcomes, "volume" read only segment codes.
+    input_kind: ClassVar[Literal["numeric", "categorical", "binary", "volume"]]
+
+    @abstractmethod
+    def sketch_key(self) -> Hashable:
+        """Detectors whose keys are equal can read the same sketch."""
+
+    @abstractmethod
+    def new_sketch(self, reference: Sketch | None = None) -> Sketch:
+        """An empty sketch with the layout of ``reference`` (or a layout-free one)."""
+
+    def fit(self, values: FloatArray | IntArray, segments: IntArray | None) -> Sketch:
+        """Build the reference sketch from reference values."""
+        sketch = self.new_sketch()
+        sketch.update(values, segments)  # type: ignore[arg-type]  # kinds checked by input_kind
+        return sketch
+
+    @abstractmethod
+    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
+        """Compare ``current`` with ``reference``, one evaluation per segment in ``ctx``."""
+
+
+def segment_rows(ctx: EvalContext) -> Sequence[tuple[int | None, str | None]]:
+    """The (code, name) pairs to evaluate; (None, None) stands for 'all events'."""
+    if ctx.segments is None:
+        return [(None, None)]
+    return list(ctx.segments)
+
+
+def reference_row(
+    reference_counts: IntArray, overall: IntArray, min_reference: int
+) -> tuple[IntArray, str]:
+    """A segment's own reference when it has enough events, else the overall one."""
+    if reference_counts.sum() >= min_reference:
+        return reference_counts, "segment"
+    return overall, "overall"
+
+
+def safe_float(x: float) -> float:
+    """Plain float, with NaN kept (JSON writers turn it into null)."""
+    return float(np.float64(x))

@@ -1,0 +1,109 @@
+"""Two-sample Kolmogorov–Smirnov on a fine reference-quantile grid.
+
+D is read at the grid edges: ``D_grid = max_e |F_ref(e⁻) − F_cur(e⁻)|``. Since
+both ECDFs are monotone inside a bin, the exact statistic on the raw samples
+obeys::
+
+    D_grid ≤ D_exact ≤ D_grid + max_i max(r_i, c_i)
+
+where r_i, c_i are bin i's shares of reference and current. With a grid of 1000
+reference quantiles r_i ≈ 0.001, so for a current window that is not piled into
+one bin the error is about 1/grid. The bound is reported with every evaluation
+(``details.d_error_bound``). The p-value is scipy's asymptotic two-sided
+Kolmogorov distribution at ``round(n·m/(n+m))``, as ``ks_2samp(method="asymp")``.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(3)
+>>> ks = KS()
+>>> ref = ks.fit(rng.normal(0, 1, 20_000), None)
+>>> cur = ks.new_sketch(ref); cur.update(rng.normal(0.3, 1, 5_000))
+>>> e = ks.evaluate(cur, ref, EvalContext())[0]
+>>> round(e.value, 2), e.p_value < 1e-6
+(0.14, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from scipy import stats
+
+from driftline.detectors.base import (
+    Detector,
+    EvalContext,
+    Evaluation,
+    reference_row,
+    segment_rows,
+)
+from driftline.detectors.sketches import FloatArray, IntArray, QuantileHistogram, Sketch
+
+
+def ks_from_counts(ref: IntArray, cur: IntArray) -> tuple[float, int, float]:
+    """(D at the grid edges, index of the edge where it is reached, error bound)."""
+    n, m = ref.sum(), cur.sum()
+    if n == 0 or m == 0:
+        return 0.0, 0, 1.0
+    f_ref = np.cumsum(ref[:-1]) / n
+    f_cur = np.cumsum(cur[:-1]) / m
+    diff = np.abs(f_ref - f_cur)
+    i = int(np.argmax(diff)) if diff.size else 0
+    bound = float(max((ref / n).max(), (cur / m).max()))
+    return float(diff[i]) if diff.size else 0.0, i, bound
+
+
+def ks_p_value(d: float, n: int, m: int) -> float:
+    """Asymptotic two-sided p-value, as scipy's ``ks_2samp(method='asymp')``."""
+    if n == 0 or m == 0:
+        return 1.0
+    en = round(n * m / (n + m))
+    return float(np.clip(stats.kstwo.sf(d, en), 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class KS(Detector):
+    """Kolmogorov–Smirnov D of a numeric signal, read on a reference-quantile grid."""
+
+    grid: int = 1000
+
+    name: ClassVar[str] = "ks"
+    statistic: ClassVar[str] = "ks_d"
+    default_thresholds: ClassVar[tuple[float, float]] = (0.1, 0.2)
+    input_kind: ClassVar = "numeric"
+
+    def sketch_key(self) -> Hashable:
+        return ("quantile_histogram", self.grid)
+
+    def new_sketch(self, reference: Sketch | None = None) -> QuantileHistogram:
+        if reference is None:
+            return QuantileHistogram.fit(np.empty(0), self.grid)
+        assert isinstance(reference, QuantileHistogram)
+        return reference.empty()
+
+    def fit(self, values: FloatArray | IntArray, segments: IntArray | None) -> QuantileHistogram:
+        sketch = QuantileHistogram.fit(np.asarray(values, np.float64), self.grid)
+        sketch.update(np.asarray(values, np.float64), segments)
+        return sketch
+
+    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
+        assert isinstance(current, QuantileHistogram)
+        assert isinstance(reference, QuantileHistogram)
+        overall_ref = reference.row(None)
+        out = []
+        for code, name in segment_rows(ctx):
+            cur = current.row(code)
+            ref, scope = (overall_ref, "overall") if code is None else reference_row(
+                reference.row(code), overall_ref, ctx.min_reference)
+            d, i, bound = ks_from_counts(ref, cur)
+            n, m = int(ref.sum()), int(cur.sum())
+            at = float(reference.edges[i]) if reference.edges.size else float("nan")
+            out.append(Evaluation(
+                detector=self.name, statistic=self.statistic, value=d,
+                p_value=ks_p_value(d, n, m), n_reference=n, n_current=m, segment=name,
+                top_contributors=({"at": at, "reference_cdf": round(float(ref[: i + 1].sum() / max(n, 1)), 6),
+                                   "current_cdf": round(float(cur[: i + 1].sum() / max(m, 1)), 6)},) if m else (),
+                details={"reference_scope": scope, "d_error_bound": bound},
+            ))
+        return out

@@ -1,0 +1,259 @@
+"""Mergeable sufficient statistics ("sketches") that detectors evaluate.
+
+A sketch is the only mutable state a detector needs. Sketches have fixed layout
+(edges, vocabularies are decided when the reference is fitted), counts that add
+exactly, and memory bounded by bins × segments — never by events per window.
+Several detectors can read one sketch: PSI and KS share a quantile histogram.
+
+Segments are integer codes (0..S-1) from a bounded vocabulary kept by the
+pipeline; ``segments=None`` puts every value in row 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def _grow(counts: IntArray, rows: int, cols: int) -> IntArray:
+    """Return ``counts`` zero-padded to at least ``rows`` × ``cols``."""
+    r, c = counts.shape
+    if r >= rows and c >= cols:
+        return counts
+    out = np.zeros((max(r, rows), max(c, cols)), dtype=np.int64)
+    out[:r, :c] = counts
+    return out
+
+
+def _add_aligned(a: IntArray, b: IntArray) -> IntArray:
+    rows, cols = max(a.shape[0], b.shape[0]), max(a.shape[1], b.shape[1])
+    out = _grow(a, rows, cols).copy()
+    out[: b.shape[0], : b.shape[1]] += b
+    return out
+
+
+def _bincount2d(rows: IntArray | None, cols: IntArray, n_cols: int, counts: IntArray) -> IntArray:
+    """Add the pairs (row, col) to ``counts`` with one bincount; grows rows as needed."""
+    if cols.size == 0:
+        return counts
+    if rows is None:
+        add = np.bincount(cols, minlength=n_cols)
+        counts = _grow(counts, 1, n_cols)
+        counts[0, : add.size] += add
+        return counts
+    n_rows = int(rows.max()) + 1
+    counts = _grow(counts, n_rows, n_cols)
+    flat = rows * n_cols + cols
+    add = np.bincount(flat, minlength=n_rows * n_cols).reshape(n_rows, n_cols)
+    counts[:n_rows, :n_cols] += add
+    return counts
+
+
+class QuantileHistogram:
+    """Counts per segment over fixed bins whose inner edges are reference quantiles.
+
+    ``edges`` has B-1 sorted inner edges (duplicates allowed: a tied reference
+    yields empty bins, which keeps coarse groupings aligned); bin ``i`` holds
+    ``edges[i-1] <= x < edges[i]``. NaN values are skipped (missing feature).
+    """
+
+    kind = "quantile_histogram"
+    __slots__ = ("counts", "edges")
+
+    def __init__(self, edges: FloatArray, counts: IntArray | None = None) -> None:
+        self.edges = np.asarray(edges, dtype=np.float64)
+        bins = self.edges.size + 1
+        self.counts = np.zeros((1, bins), np.int64) if counts is None else counts
+
+    @classmethod
+    def fit(cls, values: FloatArray, grid: int) -> Self:
+        """Edges at the reference's i/grid quantiles (empty histogram)."""
+        values = np.asarray(values, dtype=np.float64)
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            return cls(np.zeros(grid - 1))
+        qs = np.arange(1, grid) / grid
+        return cls(np.quantile(values, qs, method="inverted_cdf"))
+
+    @property
+    def bins(self) -> int:
+        return self.edges.size + 1
+
+    def update(self, values: FloatArray, segments: IntArray | None = None) -> None:
+        keep = ~np.isnan(values)
+        if not keep.all():
+            values = values[keep]
+            segments = None if segments is None else segments[keep]
+        idx = np.searchsorted(self.edges, values, side="right")
+        self.counts = _bincount2d(segments, idx, self.bins, self.counts)
+
+    def update_binned(self, idx: IntArray, segments: IntArray | None = None) -> None:
+        """Add values already mapped to bins (shared binning across sketches)."""
+        self.counts = _bincount2d(segments, idx, self.bins, self.counts)
+
+    def empty(self) -> Self:
+        return type(self)(self.edges)
+
+    def merge(self, other: Self) -> Self:
+        return type(self)(self.edges, _add_aligned(self.counts, other.counts))
+
+    def row(self, segment: int | None) -> IntArray:
+        """Counts for one segment, or all segments summed when ``segment`` is None."""
+        if segment is None:
+            return self.counts.sum(axis=0)
+        if segment >= self.counts.shape[0]:
+            return np.zeros(self.bins, np.int64)
+        return self.counts[segment]
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"kind": self.kind, "edges": self.edges.tolist(), "counts": self.counts.tolist()}
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> Self:
+        counts = np.asarray(snap["counts"], dtype=np.int64).reshape(len(snap["counts"]), -1)
+        return cls(np.asarray(snap["edges"], dtype=np.float64), counts)
+
+
+class CountTable:
+    """Counts per (segment, code): category counts, or per-segment volumes with one column.
+
+    Codes come from bounded vocabularies, so the table grows only up to the caps.
+    """
+
+    kind = "count_table"
+    __slots__ = ("counts",)
+
+    def __init__(self, counts: IntArray | None = None) -> None:
+        self.counts = np.zeros((1, 1), np.int64) if counts is None else counts
+
+    def update(self, codes: IntArray, segments: IntArray | None = None) -> None:
+        keep = codes >= 0
+        if not keep.all():
+            codes = codes[keep]
+            segments = None if segments is None else segments[keep]
+        if codes.size == 0:
+            return
+        n_cols = max(int(codes.max()) + 1, self.counts.shape[1])
+        self.counts = _bincount2d(segments, codes, n_cols, self.counts)
+
+    def empty(self) -> Self:
+        return type(self)()
+
+    def merge(self, other: Self) -> Self:
+        return type(self)(_add_aligned(self.counts, other.counts))
+
+    def row(self, segment: int | None, width: int | None = None) -> IntArray:
+        width = self.counts.shape[1] if width is None else width
+        if segment is None:
+            out = self.counts.sum(axis=0)
+        elif segment >= self.counts.shape[0]:
+            out = np.zeros(self.counts.shape[1], np.int64)
+        else:
+            out = self.counts[segment]
+        if out.size < width:
+            out = np.concatenate([out, np.zeros(width - out.size, np.int64)])
+        return out
+
+    def column_totals(self) -> IntArray:
+        """Total per segment (sum over codes), indexed by segment code."""
+        return self.counts.sum(axis=1)
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"kind": self.kind, "counts": self.counts.tolist()}
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> Self:
+        rows = snap["counts"]
+        width = max((len(r) for r in rows), default=1)
+        counts = np.zeros((max(len(rows), 1), width), np.int64)
+        for i, r in enumerate(rows):
+            counts[i, : len(r)] = r
+        return cls(counts)
+
+
+class Moments:
+    """Count, sum and sum of squares per segment: exact, mergeable mean and variance."""
+
+    kind = "moments"
+    __slots__ = ("data",)
+
+    def __init__(self, data: FloatArray | None = None) -> None:
+        # columns: n, sum, sum of squares
+        self.data = np.zeros((1, 3)) if data is None else data
+
+    def update(self, values: FloatArray, segments: IntArray | None = None) -> None:
+        keep = np.isfinite(values)
+        values = values[keep]
+        if values.size == 0:
+            return
+        if segments is None:
+            self.data[0] += (values.size, values.sum(), np.dot(values, values))
+            return
+        segments = segments[keep]
+        rows = int(segments.max()) + 1
+        if rows > self.data.shape[0]:
+            self.data = np.vstack([self.data, np.zeros((rows - self.data.shape[0], 3))])
+        self.data[:rows, 0] += np.bincount(segments, minlength=rows)
+        self.data[:rows, 1] += np.bincount(segments, weights=values, minlength=rows)
+        self.data[:rows, 2] += np.bincount(segments, weights=values * values, minlength=rows)
+
+    def empty(self) -> Self:
+        return type(self)()
+
+    def merge(self, other: Self) -> Self:
+        rows = max(self.data.shape[0], other.data.shape[0])
+        out = np.zeros((rows, 3))
+        out[: self.data.shape[0]] += self.data
+        out[: other.data.shape[0]] += other.data
+        return type(self)(out)
+
+    def stats(self, segment: int | None = None) -> tuple[float, float, float]:
+        """(n, mean, population variance) for a segment or all."""
+        if segment is None:
+            n, s, ss = self.data.sum(axis=0)
+        elif segment >= self.data.shape[0]:
+            return 0.0, float("nan"), float("nan")
+        else:
+            n, s, ss = self.data[segment]
+        if n == 0:
+            return 0.0, float("nan"), float("nan")
+        mean = s / n
+        return float(n), float(mean), float(max(ss / n - mean * mean, 0.0))
+
+    @property
+    def total(self) -> int:
+        return int(self.data[:, 0].sum())
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"kind": self.kind, "data": self.data.tolist()}
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> Self:
+        return cls(np.asarray(snap["data"], dtype=np.float64).reshape(-1, 3))
+
+
+Sketch = QuantileHistogram | CountTable | Moments
+
+_KINDS: dict[str, type[QuantileHistogram] | type[CountTable] | type[Moments]] = {
+    QuantileHistogram.kind: QuantileHistogram,
+    CountTable.kind: CountTable,
+    Moments.kind: Moments,
+}
+
+
+def restore_sketch(snap: dict[str, Any]) -> Sketch:
+    """Rebuild any sketch from its ``snapshot()``."""
+    return _KINDS[snap["kind"]].restore(snap)

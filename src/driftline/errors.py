@@ -1,0 +1,27 @@
+"""One root exception; every module raises a subclass of it."""
+
+from __future__ import annotations
+
+
+class DriftlineError(Exception):
+    """Root of every error driftline raises on purpose."""
+
+
+class ConfigError(DriftlineError):
+    """The configuration is invalid; the message lists every problem with its path."""
+
+
+class ReferenceError_(DriftlineError):
+    """A reference profile is missing, corrupt or does not fit the config."""
+
+
+class SourceError(DriftlineError):
+    """A source could not be read (file missing, broker unreachable past its timeout)."""
+
+
+class SinkError(DriftlineError):
+    """A sink could not write (incident topic, file)."""
+
+
+class CheckpointError(DriftlineError):
+    """State could not be saved or restored consistently."""
