@@ -40,7 +40,7 @@ import numpy as np
 from river import drift
 
 from driftline.detectors.base import Detector, EvalContext, Evaluation, segment_rows
-from driftline.detectors.sketches import Moments, Sketch
+from driftline.detectors.sketches import FloatArray, IntArray, Moments, Sketch
 
 
 @dataclass
@@ -80,7 +80,15 @@ class GradualDrift(Detector):
         return ("moments",)
 
     def new_sketch(self, reference: Sketch | None = None) -> Moments:
-        return Moments()
+        if reference is None:
+            return Moments()
+        assert isinstance(reference, Moments)
+        return reference.empty()
+
+    def fit(self, values: FloatArray | IntArray, segments: IntArray | None) -> Moments:
+        sketch = Moments.fit(np.asarray(values, np.float64))
+        sketch.update(np.asarray(values, np.float64), segments)
+        return sketch
 
     def new_sequence(self) -> Sequence:
         return Sequence()

@@ -185,18 +185,33 @@ class CountTable:
 
 
 class Moments:
-    """Count, sum and sum of squares per segment: exact, mergeable mean and variance."""
+    """Count, sum and sum of squares of ``x − shift`` per segment: mergeable mean and variance.
+
+    ``shift`` is layout, fixed when the reference is fitted (its first finite value, the
+    "shifted data" algorithm): raw sums of squares lose the variance to cancellation when the
+    mean is large against the spread (mean 1e8, sd 1 gives variance 0), and a constant signal
+    would get a spurious positive variance. Sketches with different shifts still merge exactly
+    in exact arithmetic (sums are re-centred); with equal shifts the sums simply add.
+    """
 
     kind = "moments"
-    __slots__ = ("data",)
+    __slots__ = ("data", "shift")
 
-    def __init__(self, data: FloatArray | None = None) -> None:
-        # columns: n, sum, sum of squares
+    def __init__(self, data: FloatArray | None = None, shift: float = 0.0) -> None:
+        # columns: n, sum, sum of squares (of x - shift)
         self.data = np.zeros((1, 3)) if data is None else data
+        self.shift = float(shift)
+
+    @classmethod
+    def fit(cls, values: FloatArray) -> Self:
+        """An empty sketch shifted by the reference's first finite value (0 when there is none)."""
+        finite = np.asarray(values, dtype=np.float64)
+        finite = finite[np.isfinite(finite)]
+        return cls(shift=float(finite[0]) if finite.size else 0.0)
 
     def update(self, values: FloatArray, segments: IntArray | None = None) -> None:
         keep = np.isfinite(values)
-        values = values[keep]
+        values = values[keep] - self.shift
         if values.size == 0:
             return
         if segments is None:
@@ -211,14 +226,24 @@ class Moments:
         self.data[:rows, 2] += np.bincount(segments, weights=values * values, minlength=rows)
 
     def empty(self) -> Self:
-        return type(self)()
+        return type(self)(shift=self.shift)
+
+    def _centred(self, shift: float) -> FloatArray:
+        """``data`` as sums of ``x − shift``."""
+        d = self.shift - shift
+        if d == 0:
+            return self.data
+        n, s, ss = self.data.T
+        return np.column_stack([n, s + n * d, ss + 2 * d * s + n * d * d])
 
     def merge(self, other: Self) -> Self:
-        rows = max(self.data.shape[0], other.data.shape[0])
+        shift = self.shift if self.total or not other.total else other.shift
+        a, b = self._centred(shift), other._centred(shift)
+        rows = max(a.shape[0], b.shape[0])
         out = np.zeros((rows, 3))
-        out[: self.data.shape[0]] += self.data
-        out[: other.data.shape[0]] += other.data
-        return type(self)(out)
+        out[: a.shape[0]] += a
+        out[: b.shape[0]] += b
+        return type(self)(out, shift)
 
     def stats(self, segment: int | None = None) -> tuple[float, float, float]:
         """(n, mean, population variance) for a segment or all."""
@@ -231,18 +256,19 @@ class Moments:
         if n == 0:
             return 0.0, float("nan"), float("nan")
         mean = s / n
-        return float(n), float(mean), float(max(ss / n - mean * mean, 0.0))
+        return float(n), float(self.shift + mean), float(max(ss / n - mean * mean, 0.0))
 
     @property
     def total(self) -> int:
         return int(self.data[:, 0].sum())
 
     def snapshot(self) -> dict[str, Any]:
-        return {"kind": self.kind, "data": self.data.tolist()}
+        return {"kind": self.kind, "data": self.data.tolist(), "shift": self.shift}
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> Self:
-        return cls(np.asarray(snap["data"], dtype=np.float64).reshape(-1, 3))
+        return cls(np.asarray(snap["data"], dtype=np.float64).reshape(-1, 3),
+                   snap.get("shift", 0.0))  # snapshots before the shift existed: shift 0
 
 
 Sketch = QuantileHistogram | CountTable | Moments
