@@ -51,6 +51,8 @@ def psi_value(ref_counts: FloatArray | IntArray, cur_counts: FloatArray | IntArr
     """PSI of two count vectors over the same bins, and each bin's contribution."""
     r = np.asarray(ref_counts, dtype=np.float64)
     c = np.asarray(cur_counts, dtype=np.float64)
+    if c.sum() == 0:  # an empty window is no evidence of drift (as categorical PSI and KS say)
+        return 0.0, np.zeros(c.size)
     r = np.maximum(r / max(r.sum(), 1.0), epsilon)
     c = np.maximum(c / max(c.sum(), 1.0), epsilon)
     contrib = (c - r) * np.log(c / r)
