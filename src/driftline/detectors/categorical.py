@@ -7,9 +7,9 @@ flood of new values is one visible contributor, not many tiny ones.
 The chi-square statistic and p-value are those of the 2×K homogeneity table
 (reference vs current), as ``scipy.stats.chi2_contingency`` without continuity
 correction. The reported *value* is Cohen's effect size
-``w = sqrt(Σ (c_i − r_i)² / r_i)`` (shares, r floored at 1e-4), because the
-chi-square statistic grows with n and would flag trivial differences on large
-windows.
+``w = sqrt(Σ (c_i − r_i)² / r_i)`` (shares, r floored at 1e-4, over the buckets that
+hold events in either window), because the chi-square statistic grows with n and
+would flag trivial differences on large windows.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -115,7 +115,8 @@ class ChiSquare(_Categorical):
     def score(self, ref: IntArray, cur: IntArray) -> tuple[float, float | None, FloatArray, dict[str, Any]]:
         chi2, p, dof = chi2_homogeneity(ref, cur)
         r, c = np.maximum(_shares(ref), self.epsilon), _shares(cur)
-        contrib = (c - r) ** 2 / r
+        # a bucket empty on both sides (the unseen one, usually) is no category at all
+        contrib = np.where((ref == 0) & (cur == 0), 0.0, (c - r) ** 2 / r)
         w = float(np.sqrt(contrib.sum())) if cur.sum() else 0.0
         return w, p, contrib, {"chi2": chi2, "dof": dof}
 
