@@ -9,9 +9,10 @@ cannot show.
 
 Unlike the other detectors this one has memory across windows: ``Sequence``
 holds the river detector per segment and is part of the monitor's checkpoint.
-Once a change is detected the breach is *latched* while the window's mean shift
-(in reference standard deviations, the reported value) stays at or above the
-warning threshold, so the incident lasts as long as the creep does.
+Once a change is detected the breach is *latched* while the window's mean still
+differs significantly from the reference (``|z| ≥ release_z``, default 2), so
+the incident lasts as long as the creep does. The reported value is the mean
+shift in reference standard deviations; thresholds on it grade the severity.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(11)
@@ -68,6 +69,7 @@ class GradualDrift(Detector):
     delta: float = 0.5
     threshold: float = 25.0
     min_instances: int = 5
+    release_z: float = 2.0
 
     name: ClassVar[str] = "gradual"
     statistic: ClassVar[str] = "mean_shift_sd"
@@ -121,8 +123,8 @@ class GradualDrift(Detector):
                 det = seq.detectors.setdefault(key, self._river())
                 det.update(float(z))
                 detected = bool(det.drift_detected)
-                warn = self.default_thresholds[0]
-                seq.latched[key] = detected or (seq.latched.get(key, False) and abs(shift) >= warn)
+                still = bool(abs(z) >= self.release_z)
+                seq.latched[key] = detected or (seq.latched.get(key, False) and still)
             out.append(Evaluation(
                 detector=self.name, statistic=self.statistic, value=float(shift), p_value=None,
                 n_reference=int(n_ref), n_current=int(n), segment=name,

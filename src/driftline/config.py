@@ -1,0 +1,273 @@
+"""Configuration: YAML validated by pydantic, with ``DRIFTLINE_`` environment overrides.
+
+Precedence: defaults < YAML file < environment (``DRIFTLINE_WINDOW__SIZE=5m``,
+nested keys joined by ``__``) < command-line flags (applied by the CLI).
+Secrets (Kafka SASL/SSL passwords) are never written in the file: a value may be
+``{env: NAME}`` or ``{file: /path}`` and is resolved when the client is built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from driftline.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str | float | int) -> float:
+    """'15m' → 900.0 seconds; plain numbers are seconds."""
+    if isinstance(text, int | float):
+        return float(text)
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 500ms, 30s, 15m, 1h)")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+class WindowSpec(BaseModel):
+    """A window size: a duration ('15m') for event-time windows, or an event count (5000)."""
+
+    kind: Literal["time", "count"]
+    size: float
+
+    @classmethod
+    def parse(cls, value: str | int | float | WindowSpec) -> WindowSpec:
+        if isinstance(value, WindowSpec):
+            return value
+        if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+            n = int(value)
+            if n <= 0:
+                raise ValueError("a count window needs a positive number of events")
+            return cls(kind="count", size=float(n))
+        return cls(kind="time", size=parse_duration(value))
+
+    def __str__(self) -> str:
+        return f"{int(self.size)} events" if self.kind == "count" else f"{self.size:g}s"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldNames(_Strict):
+    """Where each contract field lives in the user's events (top-level keys)."""
+
+    event_id: str = "event_id"
+    model_id: str = "model_id"
+    model_version: str = "model_version"
+    timestamp: str = "timestamp"
+    features: str = "features"
+    prediction: str = "prediction"
+    decision: str = "decision"
+    segments: str = "segments"
+    latency_ms: str = "latency_ms"
+
+
+class InputConfig(_Strict):
+    fields: FieldNames = FieldNames()
+    models: list[str] = Field(default_factory=list, description="Known models; empty = any.")
+    max_message_bytes: int = Field(65536, gt=0)
+    numeric_features: list[str] | None = Field(None, description="None: inferred from the stream.")
+    categorical_features: list[str] | None = None
+    segment_keys: list[str] | None = None
+
+
+class WindowConfig(_Strict):
+    size: str | int = Field("auto", description="'15m', '1h', an event count, or 'auto'.")
+    hop: str | int | None = Field(None, description="Hopping windows: the slide; None = tumbling.")
+    lateness: str = Field("30s", description="Allowed lateness behind the max event time seen.")
+    target_events: int = Field(5000, gt=0, description="'auto' sizes windows to hold this many.")
+
+    @field_validator("size", "hop")
+    @classmethod
+    def _valid(cls, v: str | int | None) -> str | int | None:
+        if v is not None and v != "auto":
+            WindowSpec.parse(v)
+        return v
+
+    @field_validator("lateness")
+    @classmethod
+    def _lateness(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class ReferenceConfig(_Strict):
+    path: str | None = Field(None, description="Profile JSON or JSON-lines events; None = warm-up.")
+    warmup_windows: int = Field(1, ge=1, description="Windows used as reference when no path.")
+
+
+class Limits(_Strict):
+    segment_cardinality: int = Field(200, gt=0, description="Distinct values per segment key.")
+    category_cardinality: int = Field(500, gt=0, description="Distinct values per categorical.")
+    metric_segment_cardinality: int = Field(100, gt=0, description="Segment label values exported.")
+    models: int = Field(100, gt=0)
+
+
+class DetectionConfig(_Strict):
+    fdr_alpha: float = Field(0.01, gt=0, lt=1, description="Benjamini–Hochberg level per window.")
+    min_samples: int = Field(200, ge=1, description="Fewer current events: no judgement.")
+    min_reference: int = Field(200, ge=1, description="A segment's own reference needs this many.")
+    open_after: int = Field(1, ge=1, description="Consecutive breaching windows to open.")
+    resolve_after: int = Field(3, ge=1, description="Consecutive clean windows to resolve.")
+    update_every: int = Field(4, ge=1, description="At most one 'updated' per this many windows.")
+
+
+class Remediation(_Strict):
+    playbook: list[
+        Literal["rollback_model", "raise_threshold", "human_review_gate",
+                "disable_automation_for_segment", "retrain", "page_oncall", "investigate"]
+    ] = Field(default_factory=list)
+    runbook_url: str | None = None
+    owner: str | None = None
+
+
+class Thresholds(_Strict):
+    warning: float
+    critical: float
+
+
+SIGNAL = re.compile(r"^(feature:[\w.\-]+|prediction|decision|decision=.+|latency_ms|volume)$")
+
+
+class MonitorConfig(_Strict):
+    """A monitor binds a signal of some models to a detector, a window and triage facts."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
+    models: list[str] = Field(default_factory=list, description="Empty = every model.")
+    signal: str = Field(description="feature:NAME | prediction | decision | decision=VALUE | latency_ms | volume")
+    detector: Literal["psi", "ks", "chi_square", "jensen_shannon", "segment_rate",
+                      "disparate_impact", "segment_volume", "gradual"]
+    params: dict[str, Any] = Field(default_factory=dict)
+    segment_by: str | None = None
+    window: str | int | None = Field(None, description="Overrides the global window size.")
+    thresholds: Thresholds | None = None
+    min_samples: int | None = None
+    impact: Literal["regulatory", "customer", "business", "internal"] = "internal"
+    protected_attribute: bool = False
+    remediation: Remediation = Remediation()
+
+    @field_validator("signal")
+    @classmethod
+    def _signal(cls, v: str) -> str:
+        if not SIGNAL.match(v):
+            raise ValueError(f"unknown signal {v!r}: use feature:NAME, prediction, decision, "
+                             "decision=VALUE, latency_ms or volume")
+        return v
+
+    @model_validator(mode="after")
+    def _detector_fits_signal(self) -> MonitorConfig:
+        binary = self.signal.startswith("decision=")
+        if self.detector in ("segment_rate", "disparate_impact") and not binary:
+            raise ValueError(f"{self.detector} needs a decision=VALUE signal")
+        if self.detector in ("segment_rate", "disparate_impact", "segment_volume") and not self.segment_by:
+            raise ValueError(f"{self.detector} needs segment_by")
+        if self.detector == "segment_volume" and self.signal != "volume":
+            raise ValueError("segment_volume needs signal: volume")
+        if self.thresholds and self.thresholds.warning == self.thresholds.critical:
+            raise ValueError("warning and critical thresholds must differ")
+        return self
+
+
+class MetricsConfig(_Strict):
+    addr: str = "127.0.0.1"
+    port: int = Field(9108, ge=0, le=65535)
+
+
+class KafkaConfig(_Strict):
+    bootstrap: str = "127.0.0.1:9092"
+    input_topic: str = "predictions"
+    incident_topic: str = "driftline.incidents"
+    dead_letter_topic: str = "driftline.dead-letters"
+    changelog_topic: str = "driftline.changelog"
+    group_id: str = "driftline"
+    transactional_id: str | None = None
+    commit_interval: str = "5s"
+    batch_size: int = Field(5000, gt=0)
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="librdkafka settings passed through (security.protocol, sasl.*, ssl.*); "
+                    "secret values as {env: NAME} or {file: PATH}.",
+    )
+
+
+class Config(BaseSettings):
+    """The whole driftline configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="DRIFTLINE_", env_nested_delimiter="__",
+                                      extra="forbid")
+
+    instance: str = Field("driftline", description="CloudEvents source is driftline/<instance>.")
+    input: InputConfig = InputConfig()
+    window: WindowConfig = WindowConfig()
+    reference: ReferenceConfig = ReferenceConfig()
+    limits: Limits = Limits()
+    detection: DetectionConfig = DetectionConfig()
+    monitors: list[MonitorConfig] = Field(
+        default_factory=list, description="Empty: the zero-config preset monitors everything.")
+    metrics: MetricsConfig = MetricsConfig()
+    kafka: KafkaConfig = KafkaConfig()
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # environment beats the file (init kwargs come from the YAML)
+        return env_settings, init_settings
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Config:
+        names = [m.name for m in self.monitors]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"monitor names must be unique: {dup}")
+        return self
+
+    def digest(self) -> str:
+        """Content hash that every incident cites (what config produced it)."""
+        blob = orjson.dumps(self.model_dump(mode="json", exclude={"kafka", "metrics"}),
+                            option=orjson.OPT_SORT_KEYS)
+        return "sha256:" + hashlib.sha256(blob).hexdigest()[:16]
+
+
+def format_errors(err: ValidationError) -> list[str]:
+    """One line per problem: 'monitors.2.thresholds.critical: Field required'."""
+    return [f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in err.errors()]
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
+    """Read YAML (if any), apply env and explicit overrides, validate; ConfigError lists all problems."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+        data = loaded or {}
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        node = data
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    try:
+        return Config(**data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(format_errors(exc))) from exc

@@ -1,0 +1,139 @@
+"""Data contracts: the prediction event we read and the incident CloudEvent we write.
+
+These pydantic models are the contract's single source: the JSON Schemas in
+``docs/schemas/`` are generated from them (``driftline schemas``), and the hot
+path decoder (``decode.py``) enforces the same rules column-wise — a test feeds
+both the same corpus and checks they agree.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+FeatureValue = float | str
+
+
+class PredictionEvent(BaseModel):
+    """One model prediction, as the serving layer emits it."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+    event_id: str | None = Field(None, description="Unique id of the prediction (optional).")
+    model_id: str = Field(description="Which model made the prediction.")
+    model_version: str | None = Field(None, description="Version of the model.")
+    timestamp: float | datetime = Field(
+        description="Event time: RFC 3339 string, or epoch seconds / milliseconds (> 1e11 is ms)."
+    )
+    features: dict[str, FeatureValue | None] = Field(
+        description="Model inputs: numbers (numeric) or strings (categorical); null = missing."
+    )
+    prediction: float = Field(description="The model's score or predicted value.")
+    decision: str | None = Field(None, description="The action taken, e.g. 'prioritize'.")
+    segments: dict[str, str] = Field(
+        default_factory=dict, description="Segment keys for per-segment monitoring."
+    )
+    label: float | str | None = Field(None, description="Ground truth, when known.")
+    latency_ms: float | None = Field(None, description="Serving latency in milliseconds.")
+
+    @field_validator("features")
+    @classmethod
+    def _finite_features(cls, v: dict[str, FeatureValue | None]) -> dict[str, FeatureValue | None]:
+        for key, x in v.items():
+            if isinstance(x, float) and not math.isfinite(x):
+                raise ValueError(f"feature {key!r} is not finite")
+        return v
+
+    @field_validator("prediction", "latency_ms")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("value is not finite")
+        return v
+
+
+Severity = Literal["low", "medium", "high", "critical"]
+IncidentType = Literal["opened", "updated", "escalated", "resolved"]
+
+
+class Triage(BaseModel):
+    impact: str
+    protected_attribute: bool
+    score: float = Field(description="Triage score; the severity is read from it (docs/incidents.md).")
+    reason: str
+
+
+class Remediation(BaseModel):
+    playbook: list[str] = Field(default_factory=list)
+    runbook_url: str | None = None
+    owner: str | None = None
+
+
+class SourcePosition(BaseModel):
+    """Where the window's events are, to replay exactly them."""
+
+    source: str = Field(description="'file', 'kafka' or 'generator'.")
+    topic: str | None = None
+    partition: int | None = None
+    path: str | None = None
+    first_offset: int = Field(description="First offset (Kafka) or 1-based line (file).")
+    last_offset: int
+
+
+class Window(BaseModel):
+    start: str
+    end: str
+    kind: Literal["time", "count"] = "time"
+
+
+class Evidence(BaseModel):
+    reference_id: str
+    config_hash: str
+    top_contributors: list[dict[str, Any]] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+    breaching_windows: int = 1
+
+
+class IncidentData(BaseModel):
+    """The ``data`` of an incident CloudEvent."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    incident_id: str
+    status: Literal["open", "resolved"]
+    severity: Severity
+    triage: Triage
+    monitor: str
+    model_id: str
+    model_versions: list[str]
+    detector: str
+    signal: str
+    segment: dict[str, str]
+    statistic: str
+    value: float
+    threshold: float
+    direction: Literal["above", "below", "both"]
+    p_value: float | None
+    q_value: float | None
+    window: Window
+    opened_window: Window
+    counts: dict[str, int]
+    evidence: Evidence
+    source_positions: list[SourcePosition]
+    remediation: Remediation
+
+
+class IncidentEvent(BaseModel):
+    """CloudEvents 1.0, structured JSON mode."""
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(description="Deterministic: hash(incident id, type, window).")
+    source: str
+    type: str = Field(pattern=r"^io\.driftline\.incident\.(opened|updated|escalated|resolved)$")
+    subject: str
+    time: str
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: IncidentData

@@ -1,0 +1,165 @@
+"""Monitors: a config binding compiled into what the engine runs.
+
+A monitor reads one *signal* of some models, optionally split by a segment key,
+into a *slot* — the sketch that holds it. Monitors whose detector reads the
+same sketch of the same signal share a slot (PSI and KS on one feature bin it
+once). With no monitors in the config, ``preset`` monitors everything the
+events carry (the zero-config preset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from driftline.config import DetectionConfig, MonitorConfig
+from driftline.decode import Batch, Decoder, Schema
+from driftline.detectors import REGISTRY, Detector
+from driftline.detectors.sketches import FloatArray, IntArray
+from driftline.errors import ConfigError
+
+
+def signal_kind(signal: str, schema: Schema) -> str:
+    """'numeric', 'categorical', 'binary' or 'volume' — what the signal's values are."""
+    if signal in ("prediction", "latency_ms"):
+        return "numeric"
+    if signal == "decision":
+        return "categorical"
+    if signal.startswith("decision="):
+        return "binary"
+    if signal == "volume":
+        return "volume"
+    name = signal.removeprefix("feature:")
+    if name in schema.numeric:
+        return "numeric"
+    if name in schema.categorical:
+        return "categorical"
+    raise ConfigError(f"signal {signal!r}: no such feature in the events "
+                      f"(numeric: {list(schema.numeric)}, categorical: {list(schema.categorical)})")
+
+
+def extract(signal: str, batch: Batch, decoder: Decoder) -> FloatArray | IntArray:
+    """The signal's column for a batch: floats, codes, 0/1 (−1 = missing) or zeros."""
+    if signal == "prediction":
+        return batch.prediction
+    if signal == "latency_ms":
+        return batch.latency
+    if signal == "decision":
+        return batch.decision
+    if signal == "volume":
+        return np.zeros(len(batch), np.int64)
+    if signal.startswith("decision="):
+        code = decoder.decisions.index.get(signal.split("=", 1)[1], -2)
+        return np.where(batch.decision < 0, -1, batch.decision == code).astype(np.int64)
+    name = signal.removeprefix("feature:")
+    return batch.numeric[name] if name in batch.numeric else batch.categorical[name]
+
+
+def category_names(signal: str, decoder: Decoder) -> list[str]:
+    if signal == "decision":
+        return list(decoder.decisions.names)
+    name = signal.removeprefix("feature:")
+    vocab = decoder.categories.get(name)
+    return list(vocab.names) if vocab is not None else []
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """A compiled monitor: config, detector, slot, thresholds."""
+
+    cfg: MonitorConfig
+    detector: Detector
+    kind: str
+    slot: str
+    warning: float
+    critical: float
+    min_samples: int
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    @property
+    def direction(self) -> str:
+        return self.detector.direction
+
+    def applies_to(self, model: str) -> bool:
+        return not self.cfg.models or model in self.cfg.models
+
+    def level(self, value: float) -> int:
+        """0 ok, 1 warning, 2 critical — by the thresholds and the detector's direction."""
+        if self.direction == "below":
+            return 2 if value <= self.critical else 1 if value <= self.warning else 0
+        v = abs(value) if self.direction == "both" else value
+        return 2 if v >= self.critical else 1 if v >= self.warning else 0
+
+
+def compile_monitor(cfg: MonitorConfig, schema: Schema, detection: DetectionConfig) -> Monitor:
+    kind = signal_kind(cfg.signal, schema)
+    options = REGISTRY[cfg.detector]
+    if kind not in options:
+        raise ConfigError(f"monitor {cfg.name}: detector {cfg.detector} does not take a "
+                          f"{kind} signal ({cfg.signal}); it takes {sorted(options)}")
+    try:
+        detector = options[kind](**cfg.params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"monitor {cfg.name}: params {cfg.params}: {exc}") from exc
+    if cfg.segment_by and cfg.segment_by not in schema.segments:
+        raise ConfigError(f"monitor {cfg.name}: segment_by {cfg.segment_by!r} is not a segment "
+                          f"key of the events ({list(schema.segments)})")
+    warning, critical = (cfg.thresholds.warning, cfg.thresholds.critical) if cfg.thresholds \
+        else detector.default_thresholds
+    key = "/".join(map(str, detector.sketch_key()))  # type: ignore[arg-type]
+    slot = f"{cfg.signal}|{cfg.segment_by or ''}|{key}"
+    return Monitor(cfg, detector, kind, slot, warning, critical,
+                   cfg.min_samples or detection.min_samples)
+
+
+def compile_monitors(cfgs: Sequence[MonitorConfig], schema: Schema,
+                     detection: DetectionConfig) -> list[Monitor]:
+    errors, out = [], []
+    for cfg in cfgs:
+        try:
+            out.append(compile_monitor(cfg, schema, detection))
+        except ConfigError as exc:
+            errors.append(str(exc))
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return out
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "-" for c in text.lower()).strip("-")
+
+
+def preset(schema: Schema, decisions: Sequence[str]) -> list[MonitorConfig]:
+    """Zero-config: watch every feature, the prediction, decision rates per segment, volume.
+
+    ``decisions`` are the decision values by descending reference frequency; the
+    rate of every value but the most common is monitored (for two values, one
+    rate says it all).
+    """
+    cfgs: list[dict[str, Any]] = []
+    for f in schema.numeric:
+        cfgs += [{"name": f"psi-{_slug(f)}", "signal": f"feature:{f}", "detector": "psi"},
+                 {"name": f"ks-{_slug(f)}", "signal": f"feature:{f}", "detector": "ks"}]
+    for f in schema.categorical:
+        cfgs += [{"name": f"chi2-{_slug(f)}", "signal": f"feature:{f}", "detector": "chi_square"},
+                 {"name": f"psi-{_slug(f)}", "signal": f"feature:{f}", "detector": "psi"}]
+    cfgs += [{"name": "psi-prediction", "signal": "prediction", "detector": "psi"},
+             {"name": "ks-prediction", "signal": "prediction", "detector": "ks"},
+             {"name": "gradual-prediction", "signal": "prediction", "detector": "gradual"}]
+    rates = list(decisions[1:]) if len(decisions) > 1 else list(decisions)
+    if decisions:
+        cfgs.append({"name": "chi2-decision", "signal": "decision", "detector": "chi_square"})
+    for key in schema.segments:
+        for value in rates[:5]:
+            cfgs.append({"name": f"rate-{_slug(value)}-by-{_slug(key)}",
+                         "signal": f"decision={value}", "detector": "segment_rate",
+                         "segment_by": key})
+        cfgs.append({"name": f"volume-by-{_slug(key)}", "signal": "volume",
+                     "detector": "segment_volume", "segment_by": key})
+    return [MonitorConfig(**c) for c in cfgs]

@@ -1,0 +1,473 @@
+"""The engine: decode → windows → detectors → incidents, wired, with no I/O of its own.
+
+Sources hand the engine batches of raw messages with their positions; the
+engine returns what to emit (incident CloudEvents, dead letters) and keeps all
+state that a checkpoint must hold (``snapshot``/``restore``). Files, Kafka and
+the demo generator are sources and sinks around it (``io/``), so ``replay`` and
+``run`` share every line of detection logic.
+
+Per batch the work is columnar: one Arrow parse, then per (pane, model) slice
+one ``update`` per slot — a searchsorted + bincount for a numeric signal shared
+by its PSI and KS monitors.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter as Tally
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from driftline.config import Config, WindowSpec, parse_duration
+from driftline.decode import Batch, DeadLetter, Decoder, Schema, infer_schema
+from driftline.detectors.base import EvalContext, Evaluation
+from driftline.detectors.gradual import GradualDrift, Sequence as Memory
+from driftline.errors import ConfigError, ReferenceError_
+from driftline.incidents import Finding, IncidentManager, WindowRef
+from driftline.metrics import Metrics
+from driftline.monitors import (
+    Monitor,
+    category_names,
+    compile_monitors,
+    extract,
+    preset,
+)
+from driftline.reference import Reference, fit
+from driftline.windows import ClosedWindow, Windows
+
+NICE_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+                43200, 86400)
+MAX_WARMUP_EVENTS = 1_000_000
+MAX_FUTURE_SKEW = 86400.0  # an event this far ahead of the stream is a bad timestamp
+
+
+def benjamini_hochberg(p: Sequence[float]) -> np.ndarray:
+    """BH-adjusted q-values, in input order."""
+    p_arr = np.asarray(p, dtype=np.float64)
+    n = p_arr.size
+    if n == 0:
+        return p_arr
+    order = np.argsort(p_arr)
+    ranked = p_arr[order] * n / np.arange(1, n + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = np.minimum(q, 1.0)
+    return out
+
+
+def auto_window(timestamps: np.ndarray, target_events: int) -> WindowSpec:
+    """A window holding about ``target_events`` at the observed rate, rounded to a nice size."""
+    ts = timestamps[np.isfinite(timestamps)]
+    span = float(ts.max() - ts.min()) if ts.size > 1 else 0.0
+    if span <= 0:
+        return WindowSpec(kind="count", size=float(target_events))
+    seconds = target_events * span / (ts.size - 1)
+    nice = min(NICE_SECONDS, key=lambda s: abs(math.log(s / seconds)))
+    return WindowSpec(kind="time", size=float(nice))
+
+
+@dataclass
+class Output:
+    """What one step of the engine asks the caller to emit."""
+
+    incidents: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    windows_closed: int = 0
+
+    def extend(self, other: Output) -> None:
+        self.incidents += other.incidents
+        self.dead_letters += other.dead_letters
+        self.windows_closed += other.windows_closed
+
+
+@dataclass
+class Totals:
+    read: int = 0
+    valid: int = 0
+    late: int = 0
+    invalid: Tally[str] = field(default_factory=Tally)
+    windows: int = 0
+    incidents: Tally[str] = field(default_factory=Tally)
+
+
+class Engine:
+    """Stateful detection over a stream of raw-message batches."""
+
+    def __init__(self, config: Config, *, reference: Reference | None = None,
+                 reference_events: list[bytes] | None = None, window: str | int | None = None,
+                 metrics: Metrics | None = None, schema: Schema | None = None) -> None:
+        self.config = config
+        self.metrics = metrics if metrics is not None else Metrics(
+            segment_cardinality=config.limits.metric_segment_cardinality)
+        self.config_hash = config.digest()
+        self._window_arg = window if window is not None else config.window.size
+        self._schema = schema
+        self.decoder: Decoder | None = None
+        self.reference = reference
+        self._reference_events = reference_events
+        self.monitors: list[Monitor] = []
+        self.windows: Windows | None = None
+        self.spec: WindowSpec | None = None
+        self.incidents = IncidentManager(
+            source=f"driftline/{config.instance}", open_after=config.detection.open_after,
+            resolve_after=config.detection.resolve_after, update_every=config.detection.update_every)
+        self.memory: dict[str, Memory] = {}
+        self.totals = Totals()
+        self._count = 0  # running index of valid events, the key of count windows
+        self._warmup: list[Batch] = []
+        self._warmup_end: float | None = None
+
+    # -- set-up on the first batch ------------------------------------------------
+    def _start(self, messages: list[bytes]) -> None:
+        cfg = self.config
+        sample = self._reference_events or messages
+        schema = self._schema
+        if schema is None and self.reference is not None:
+            s = self.reference.decoder["schema"]
+            schema = Schema(tuple(s["numeric"]), tuple(s["categorical"]), tuple(s["segments"]),
+                            cfg.input.fields)
+        if schema is None:
+            inferred = infer_schema(sample, cfg.input.fields)
+            schema = Schema(
+                tuple(cfg.input.numeric_features) if cfg.input.numeric_features is not None
+                else inferred.numeric,
+                tuple(cfg.input.categorical_features) if cfg.input.categorical_features is not None
+                else inferred.categorical,
+                tuple(cfg.input.segment_keys) if cfg.input.segment_keys is not None
+                else inferred.segments,
+                cfg.input.fields)
+        lim = cfg.limits
+        self.decoder = Decoder(schema, models=cfg.input.models,
+                               max_message_bytes=cfg.input.max_message_bytes,
+                               segment_cardinality=lim.segment_cardinality,
+                               category_cardinality=lim.category_cardinality,
+                               model_cardinality=lim.models)
+        if self.reference is not None:
+            self.decoder.restore(self.reference.decoder)
+            self._compile()
+        elif self._reference_events is not None:
+            batch, _ = self.decoder.decode(self._reference_events)
+            if not len(batch):
+                raise ReferenceError_("the reference events hold no valid event")
+            self._compile(batch)
+            self.reference = fit(batch, self.monitors, self.decoder, "events")
+            self._reference_events = None
+
+    def _compile(self, reference_batch: Batch | None = None) -> None:
+        assert self.decoder is not None
+        cfgs = self.config.monitors
+        if not cfgs:
+            cfgs = preset(self.decoder.schema, self._decisions_by_frequency(reference_batch))
+        self.monitors = compile_monitors(cfgs, self.decoder.schema, self.config.detection)
+        if self.reference is not None:
+            missing = self.reference.covers(self.monitors)
+            if missing:
+                raise ReferenceError_(f"the reference profile has no sketch for {missing}; "
+                                      "rebuild it with this config (driftline reference build)")
+        for m in self.monitors:
+            self.metrics.threshold.labels(m.name, "*", m.detector.name, m.cfg.signal, "warning",
+                                          m.direction).set(m.warning)
+            self.metrics.threshold.labels(m.name, "*", m.detector.name, m.cfg.signal, "critical",
+                                          m.direction).set(m.critical)
+
+    def _decisions_by_frequency(self, batch: Batch | None) -> list[str]:
+        assert self.decoder is not None
+        names = self.decoder.decisions.names
+        if batch is None:
+            # a loaded profile: frequencies from its decision sketches, else vocabulary order
+            return [n for n in names if not n.startswith("__")]
+        codes = batch.decision[batch.decision >= 0]
+        counts = np.bincount(codes, minlength=len(names)) if codes.size else np.zeros(len(names))
+        return [names[i] for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+
+    def _make_windows(self, batch: Batch) -> None:
+        arg = self._window_arg
+        spec = auto_window(batch.timestamp, self.config.window.target_events) if arg == "auto" \
+            else WindowSpec.parse(arg)  # type: ignore[arg-type]
+        hop_arg = self.config.window.hop
+        hop = spec.size if hop_arg is None else WindowSpec.parse(hop_arg).size
+        if hop_arg is not None and WindowSpec.parse(hop_arg).kind != spec.kind:
+            raise ConfigError("window.hop must be of the same kind (time or count) as window.size")
+        k = max(1, round(spec.size / hop))
+        if abs(k * hop - spec.size) > 1e-9 * spec.size:
+            raise ConfigError(f"window size {spec} must be a multiple of its hop {hop}")
+        lateness = parse_duration(self.config.window.lateness) if spec.kind == "time" else 0.0
+        self.spec = spec
+        self.windows = Windows(hop, k, lateness)
+
+    # -- the hot path --------------------------------------------------------------
+    def process(self, messages: list[bytes], positions: np.ndarray | None = None,
+                partitions: np.ndarray | None = None) -> Output:
+        """Decode and absorb one batch; returns incidents and dead letters it produced."""
+        t0 = time.perf_counter()
+        out = Output()
+        if not messages:
+            return out
+        if self.decoder is None:
+            self._start(messages)
+        assert self.decoder is not None
+        batch, dead = self.decoder.decode(messages, positions, partitions)
+        self.totals.read += len(messages)
+        out.dead_letters += dead
+        if self.windows is None and len(batch):
+            self._make_windows(batch)
+        if len(batch):
+            batch = self._drop_future(batch, messages, out)
+            self._absorb(batch, messages, out)
+        reasons = Tally(d.reason for d in out.dead_letters)
+        self.totals.invalid.update(reasons)
+        self.metrics.count_invalid(reasons)
+        self.metrics.batch_seconds.observe(time.perf_counter() - t0)
+        return out
+
+    def _keys(self, batch: Batch) -> np.ndarray:
+        assert self.spec is not None
+        if self.spec.kind == "time":
+            return batch.timestamp
+        keys = np.arange(self._count, self._count + len(batch), dtype=np.float64)
+        self._count += len(batch)
+        return keys
+
+    def _drop_future(self, batch: Batch, messages: list[bytes], out: Output) -> Batch:
+        assert self.windows is not None and self.spec is not None
+        if self.spec.kind != "time":
+            return batch
+        anchor = self.windows.max_key if np.isfinite(self.windows.max_key) \
+            else float(np.median(batch.timestamp))
+        future = batch.timestamp > anchor + MAX_FUTURE_SKEW
+        if not future.any():
+            return batch
+        for i in np.flatnonzero(future):
+            out.dead_letters.append(DeadLetter(messages[batch.rows[i]], "bad_timestamp",
+                                               f"more than {MAX_FUTURE_SKEW:.0f}s ahead of the stream",
+                                               int(batch.positions[i]), int(batch.partitions[i])))
+        return batch.take(~future)
+
+    def _absorb(self, batch: Batch, messages: list[bytes], out: Output) -> None:
+        assert self.windows is not None
+        keys = self._keys(batch)
+        if self.reference is None:
+            self._warm(batch, keys, out)
+            return
+        panes = self.windows.pane_ids(keys)
+        late = self.windows.late(panes)
+        if late.any():
+            for i in np.flatnonzero(late):
+                out.dead_letters.append(DeadLetter(messages[batch.rows[i]], "late",
+                                                   "behind the watermark",
+                                                   int(batch.positions[i]), int(batch.partitions[i])))
+            self.totals.late += int(late.sum())
+            keep = ~late
+            batch, keys, panes = batch.take(keep), keys[keep], panes[keep]
+        self.totals.valid += len(batch)
+        self._count_models(batch)
+        if len(batch):
+            self._update_panes(batch, panes)
+            self.windows.observe(float(keys.max()))
+        self._close(out, final=False)
+
+    def _count_models(self, batch: Batch) -> None:
+        assert self.decoder is not None
+        codes, counts = np.unique(batch.model, return_counts=True)
+        for c, n in zip(codes, counts, strict=True):
+            name = self.decoder.models.names[c] if c >= 0 else "unknown"
+            self.metrics.events.labels(name, "valid").inc(int(n))
+        for key, col in batch.segments.items():
+            names = self.decoder.segment_values[key].names
+            codes, counts = np.unique(col[col >= 0], return_counts=True)
+            for c, n in zip(codes, counts, strict=True):
+                self.metrics.segment_events.labels(
+                    "*", key, self.metrics.segment_label(names[c])).inc(int(n))
+
+    def _update_panes(self, batch: Batch, panes: np.ndarray) -> None:
+        assert self.windows is not None and self.decoder is not None
+        single_pane = panes[0] == panes[-1] and (panes == panes[0]).all()
+        pane_groups = [(int(panes[0]), None)] if single_pane else \
+            [(int(p), panes == p) for p in np.unique(panes)]
+        for pane_id, mask in pane_groups:
+            rows = batch if mask is None else batch.take(mask)
+            pane = self.windows.pane(pane_id)
+            pane.count += len(rows)
+            pane.note_positions(rows.partitions, rows.positions)
+            pane.versions.update(int(v) for v in np.unique(rows.version) if v >= 0)
+            models = np.unique(rows.model)
+            for code in models:
+                sub = rows if models.size == 1 else rows.take(rows.model == code)
+                self._update_slots(pane.sketches, self.decoder.models.names[code], sub)
+
+    def _update_slots(self, sketches: dict[Any, Any], model: str, rows: Batch) -> None:
+        assert self.decoder is not None and self.reference is not None
+        done: set[str] = set()
+        for m in self.monitors:
+            if m.slot in done or not m.applies_to(model):
+                continue
+            done.add(m.slot)
+            key = f"{model}|{m.slot}"
+            sk = sketches.get(key)
+            if sk is None:
+                ref = self.reference.sketch(model, m.slot)
+                if ref is None:
+                    continue  # a model the reference has never seen: counted, not compared
+                sk = sketches[key] = m.detector.new_sketch(ref)
+            values = extract(m.cfg.signal, rows, self.decoder)
+            segs = rows.segments[m.cfg.segment_by] if m.cfg.segment_by else None
+            if segs is not None and (segs < 0).any():
+                keep = segs >= 0
+                values, segs = values[keep], segs[keep]
+            sk.update(values, segs)
+
+    # -- warm-up: the first window(s) become the reference ---------------------------
+    def _warm(self, batch: Batch, keys: np.ndarray, out: Output) -> None:
+        assert self.windows is not None and self.decoder is not None
+        w = self.windows
+        if self._warmup_end is None:
+            first = int(w.pane_ids(keys[:1])[0]) if self.spec and self.spec.kind == "count" \
+                else int(np.floor(float(keys.min()) / w.hop))
+            self._warmup_end = (first + w.k * self.config.reference.warmup_windows) * w.hop
+        self._warmup.append(batch)
+        self._warmup_keys = getattr(self, "_warmup_keys", [])
+        self._warmup_keys.append(keys)
+        w.observe(float(keys.max()))
+        n = sum(len(b) for b in self._warmup)
+        if w.watermark < self._warmup_end and n < MAX_WARMUP_EVENTS:
+            return
+        self.finish_warmup(out)
+
+    def finish_warmup(self, out: Output) -> None:
+        """Fit the reference from the warm-up events; replay the rest into panes."""
+        if self.reference is not None or not self._warmup:
+            return
+        assert self.windows is not None and self._warmup_end is not None
+        allb = Batch.concat(self._warmup)
+        keys = np.concatenate(self._warmup_keys)
+        self._warmup, self._warmup_keys = [], []
+        cut = self._warmup_end
+        n_all = len(allb)
+        if n_all >= MAX_WARMUP_EVENTS:  # bounded memory: the warm-up ends at the cap
+            cut = float(np.floor(np.sort(keys)[MAX_WARMUP_EVENTS - 1] / self.windows.hop)
+                        * self.windows.hop) or cut
+        ref_rows = keys < cut
+        self._compile(allb.take(ref_rows))
+        assert self.decoder is not None
+        self.reference = fit(allb.take(ref_rows), self.monitors, self.decoder, "warm-up")
+        self.totals.valid += int(ref_rows.sum())
+        self._count_models(allb.take(ref_rows))
+        # windows before the cut are the reference; evaluation starts at the cut
+        w = self.windows
+        w.first_pane = int(round(cut / w.hop))
+        w.last_closed = w.first_pane - 1
+        w.max_key = -np.inf
+        rest = ~ref_rows
+        if rest.any():
+            batch, rkeys = allb.take(rest), keys[rest]
+            panes = w.pane_ids(rkeys)
+            self.totals.valid += len(batch)
+            self._count_models(batch)
+            self._update_panes(batch, panes)
+            w.observe(float(rkeys.max()))
+            self._close(out, final=False)
+
+    # -- windows close: evaluate, judge, lifecycle ----------------------------------
+    def _close(self, out: Output, final: bool) -> None:
+        assert self.windows is not None
+        for win in self.windows.close_ready(final=final):
+            out.incidents += self._evaluate(win)
+            out.windows_closed += 1
+            self.totals.windows += 1
+        wm = self.windows.watermark
+        if np.isfinite(wm) and self.spec is not None and self.spec.kind == "time":
+            self.metrics.watermark.labels("*").set(wm)
+            self.metrics.last_event.labels("*").set(self.windows.max_key)
+        self.metrics.set_open_incidents(self.incidents.open_incidents(),
+                                        [m.name for m in self.monitors])
+
+    def _evaluate(self, win: ClosedWindow) -> list[dict[str, Any]]:
+        assert self.decoder is not None and self.reference is not None and self.spec is not None
+        ref = WindowRef(win.index, win.start, win.end, self.spec.kind)
+        versions = sorted(self.decoder.versions.names[v] for v in win.content.versions)
+        positions = [{"source": "stream", "partition": p, "first_offset": lo, "last_offset": hi}
+                     for p, (lo, hi) in sorted(win.content.positions.items())]
+        pending: list[tuple[Monitor, str, Evaluation]] = []
+        for model in sorted(self.reference.models):
+            for m in self.monitors:
+                if not m.applies_to(model):
+                    continue
+                rsk = self.reference.sketch(model, m.slot)
+                if rsk is None:
+                    continue
+                csk = win.content.sketches.get(f"{model}|{m.slot}") or m.detector.new_sketch(rsk)
+                ctx = self._context(m)
+                if isinstance(m.detector, GradualDrift):
+                    mem = self.memory.setdefault(f"{m.name}|{model}", Memory())
+                    evals = m.detector.evaluate_window(csk, rsk, ctx, mem)
+                else:
+                    evals = m.detector.evaluate(csk, rsk, ctx)
+                pending += [(m, model, e) for e in evals]
+                self.metrics.windows_closed.labels(m.name).inc()
+        return self._judge(pending, ref, versions, positions)
+
+    def _context(self, m: Monitor) -> EvalContext:
+        assert self.decoder is not None
+        segs = None
+        if m.cfg.segment_by:
+            segs = list(enumerate(self.decoder.segment_values[m.cfg.segment_by].names))
+        cats = category_names(m.cfg.signal, self.decoder) if m.kind == "categorical" else ()
+        return EvalContext(segments=segs, categories=cats,
+                           min_reference=self.config.detection.min_reference)
+
+    def _sufficient(self, m: Monitor, e: Evaluation) -> bool:
+        if m.detector.name == "segment_volume":
+            return float(e.details.get("expected", 0.0)) >= m.min_samples / 10
+        return e.n_current >= m.min_samples
+
+    def _judge(self, pending: list[tuple[Monitor, str, Evaluation]], ref: WindowRef,
+               versions: list[str], positions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        alpha = self.config.detection.fdr_alpha
+        tested = [i for i, (m, _, e) in enumerate(pending)
+                  if e.p_value is not None and self._sufficient(m, e)]
+        q = benjamini_hochberg([pending[i][2].p_value for i in tested])  # type: ignore[misc]
+        qvals: dict[int, float] = dict(zip(tested, q.tolist(), strict=True))
+        events: list[dict[str, Any]] = []
+        for i, (m, model, e) in enumerate(pending):
+            seg_label = self.metrics.segment_label(e.segment)
+            self.metrics.statistic.labels(m.name, model, m.detector.name, m.cfg.signal,
+                                          seg_label).set(e.value)
+            level: int | None
+            if not self._sufficient(m, e):
+                level = None
+            elif e.p_value is None:  # sequential detector: the change detector decides
+                level = max(1, m.level(e.value)) if e.details.get("latched") else 0
+            else:
+                level = m.level(e.value) if qvals.get(i, 1.0) <= alpha else 0
+            self.metrics.breach.labels(m.name, model, m.detector.name, m.cfg.signal, seg_label,
+                                       m.direction).set(level or 0)
+            finding = Finding(
+                monitor=m.cfg, model=model, signal=m.cfg.signal,
+                segment={m.cfg.segment_by: e.segment} if m.cfg.segment_by and e.segment else {},
+                evaluation=e, level=level,
+                threshold=m.critical if level == 2 else m.warning, critical=m.critical,
+                direction=m.direction, q_value=qvals.get(i), window=ref, versions=versions,
+                positions=positions, reference_id=self.reference.id if self.reference else "",
+                config_hash=self.config_hash)
+            for ev in self.incidents.observe(finding):
+                kind = ev["type"].rsplit(".", 1)[1]
+                self.totals.incidents[f"{kind}:{m.detector.name}:{ev['data']['severity']}"] += 1
+                self.metrics.incident_events.labels(kind, m.name, ev["data"]["severity"]).inc()
+                events.append(ev)
+        return events
+
+    # -- end of input ------------------------------------------------------------------
+    def finish(self) -> Output:
+        """The input has ended: close every complete window (no more data is coming)."""
+        out = Output()
+        if self.windows is None:
+            return out
+        if self.reference is None and self._warmup:
+            self.finish_warmup(out)
+        if self.reference is not None:
+            self._close(out, final=True)
+        return out

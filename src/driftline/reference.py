@@ -1,0 +1,102 @@
+"""Reference profiles: the sketches windows are compared with, content-hashed.
+
+A reference is fitted from reference events (a JSON-lines file, or the first
+window(s) of the stream — the warm-up) for every slot the monitors read, per
+model. It is saved as JSON with the decoder's vocabularies (so category and
+segment codes mean the same thing when it is loaded again) and identified by
+the SHA-256 of its canonical content, which every incident cites.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from driftline.decode import Batch, Decoder
+from driftline.detectors.sketches import Sketch, restore_sketch
+from driftline.errors import ReferenceError_
+from driftline.monitors import Monitor, extract
+
+FORMAT = "driftline.reference/1"
+
+
+@dataclass
+class Reference:
+    """Per model, per slot: the reference sketch."""
+
+    models: dict[str, dict[str, Sketch]] = field(default_factory=dict)
+    n_events: int = 0
+    source: str = "warm-up"
+    decoder: dict[str, Any] = field(default_factory=dict)
+
+    def sketch(self, model: str, slot: str) -> Sketch | None:
+        return self.models.get(model, {}).get(slot)
+
+    @property
+    def id(self) -> str:
+        return "sha256:" + hashlib.sha256(self._canonical()).hexdigest()[:16]
+
+    def _canonical(self) -> bytes:
+        body = {"models": {m: {s: sk.snapshot() for s, sk in sorted(slots.items())}
+                           for m, slots in sorted(self.models.items())},
+                "n_events": self.n_events, "decoder": self.decoder}
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": FORMAT, "id": self.id, "source": self.source,
+                **orjson.loads(self._canonical())}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reference:
+        if data.get("format") != FORMAT:
+            raise ReferenceError_(f"not a driftline reference profile (format {data.get('format')!r})")
+        ref = cls({m: {s: restore_sketch(sk) for s, sk in slots.items()}
+                   for m, slots in data["models"].items()},
+                  data["n_events"], data.get("source", "file"), data["decoder"])
+        if data.get("id") and data["id"] != ref.id:
+            raise ReferenceError_(f"reference content does not match its id {data['id']}")
+        return ref
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_bytes(orjson.dumps(self.to_json(), option=orjson.OPT_INDENT_2))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Reference:
+        try:
+            return cls.from_json(orjson.loads(Path(path).read_bytes()))
+        except (OSError, orjson.JSONDecodeError, KeyError) as exc:
+            raise ReferenceError_(f"{path}: cannot read reference profile: {exc}") from exc
+
+    def covers(self, monitors: Sequence[Monitor]) -> list[str]:
+        """Slots the monitors need that no model of this reference has."""
+        have = {s for slots in self.models.values() for s in slots}
+        return sorted({m.slot for m in monitors} - have)
+
+
+def fit(batch: Batch, monitors: Sequence[Monitor], decoder: Decoder, source: str) -> Reference:
+    """Fit every monitor's slot, per model, from reference events."""
+    ref = Reference(n_events=len(batch), source=source)
+    for code in np.unique(batch.model):
+        if code < 0:
+            continue
+        model = decoder.models.names[code]
+        rows = batch.take(batch.model == code)
+        slots: dict[str, Sketch] = {}
+        for m in monitors:
+            if m.slot in slots or not m.applies_to(model):
+                continue
+            values = extract(m.cfg.signal, rows, decoder)
+            segs = rows.segments[m.cfg.segment_by] if m.cfg.segment_by else None
+            if segs is not None:
+                keep = segs >= 0
+                values, segs = values[keep], segs[keep]
+            slots[m.slot] = m.detector.fit(values, segs)
+        ref.models[model] = slots
+    ref.decoder = decoder.snapshot()
+    return ref

@@ -1,0 +1,81 @@
+"""Bounded vocabularies: strings to dense integer codes, with an overflow bucket.
+
+Segment values and categories arrive as strings; sketches count integer codes.
+A vocabulary grows until its cap, after which new values share the code of
+``__other__``, so hostile input (a flood of new segment values) cannot grow
+memory or metric cardinality without bound.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from driftline.detectors.sketches import IntArray
+
+OTHER = "__other__"
+
+
+class Vocabulary:
+    """A capped str → int mapping; codes are stable once given."""
+
+    __slots__ = ("cap", "index", "names", "other")
+
+    def __init__(self, cap: int, names: list[str] | None = None) -> None:
+        self.cap = cap
+        self.names: list[str] = []
+        self.index: dict[str, int] = {}
+        self.other: int | None = None
+        for n in names or ():
+            self.code(n)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def code(self, name: str) -> int:
+        """The code of ``name``, adding it while under the cap, else the overflow code."""
+        got = self.index.get(name)
+        if got is not None:
+            return got
+        if len(self.names) - (self.other is not None) < self.cap and name != OTHER:
+            return self._add(name)
+        if self.other is None:
+            self.other = self._add(OTHER)
+        return self.other
+
+    def _add(self, name: str) -> int:
+        code = len(self.names)
+        self.names.append(name)
+        self.index[name] = code
+        return code
+
+    def encode(self, values: pa.Array | pa.ChunkedArray) -> tuple[IntArray, IntArray]:
+        """Codes for an Arrow string column (-1 for null) and a mask of overflowed rows."""
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        if values.type != pa.string():
+            values = values.cast(pa.string())
+        enc = pc.dictionary_encode(values)
+        uniques = enc.dictionary.to_pylist()
+        mapping = np.fromiter((self.code(u) for u in uniques), np.int64, len(uniques))
+        overflowed = np.fromiter(
+            (self.other is not None and m == self.other and u != OTHER
+             for u, m in zip(uniques, mapping, strict=True)), bool, len(uniques))
+        idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        mapping = np.append(mapping, -1)
+        overflowed = np.append(overflowed, False)
+        return mapping[idx], overflowed[idx]
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"cap": self.cap, "names": list(self.names), "other": self.other}
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> Vocabulary:
+        v = cls(snap["cap"])
+        v.names = list(snap["names"])
+        v.index = {n: i for i, n in enumerate(v.names)}
+        v.other = snap["other"]
+        return v

@@ -1,0 +1,166 @@
+"""Event-time (or event-count) windows built from panes, closed by a watermark.
+
+A window of ``k`` panes slides by one pane (the hop); tumbling windows are the
+case ``k = 1``. Pane ``p`` covers keys ``[p·hop, (p+1)·hop)``; window ``e`` (named
+by its last pane) covers panes ``e−k+1 … e`` and closes once the watermark
+(max key seen − allowed lateness) reaches its end ``(e+1)·hop``. Its content is
+the merge of its panes' sketches, which is exact because sketches add.
+
+An event whose every window has closed is *late*: the caller dead-letters and
+counts it, it is never dropped silently. Keys are event times in seconds, or
+for count windows the running index of valid events (lateness 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from driftline.detectors.sketches import FloatArray, IntArray, Sketch, restore_sketch
+
+
+@dataclass
+class Pane:
+    """Sketches of one pane (keyed by slot), its event count, versions and source positions."""
+
+    sketches: dict[Hashable, Sketch] = field(default_factory=dict)
+    count: int = 0
+    versions: set[int] = field(default_factory=set)
+    #: partition → (first position, last position) of the events in this pane
+    positions: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def note_positions(self, partitions: IntArray, positions: IntArray) -> None:
+        for part in np.unique(partitions):
+            sel = positions[partitions == part]
+            lo, hi = int(sel.min()), int(sel.max())
+            old = self.positions.get(int(part))
+            self.positions[int(part)] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+
+    def merge(self, other: Pane) -> Pane:
+        out = Pane(dict(self.sketches), self.count + other.count, self.versions | other.versions,
+                   dict(self.positions))
+        for key, sk in other.sketches.items():
+            mine = out.sketches.get(key)
+            out.sketches[key] = sk if mine is None else mine.merge(sk)  # type: ignore[arg-type]
+        for part, (lo, hi) in other.positions.items():
+            old = out.positions.get(part)
+            out.positions[part] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+        return out
+
+    def snapshot(self, key_to_str: Any) -> dict[str, Any]:
+        return {"count": self.count, "versions": sorted(self.versions),
+                "positions": {str(p): list(v) for p, v in self.positions.items()},
+                "sketches": {key_to_str(k): s.snapshot() for k, s in self.sketches.items()}}
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any], str_to_key: Any) -> Pane:
+        return cls({str_to_key(k): restore_sketch(s) for k, s in snap["sketches"].items()},
+                   snap["count"], set(snap["versions"]),
+                   {int(p): (v[0], v[1]) for p, v in snap["positions"].items()})
+
+
+@dataclass(frozen=True)
+class ClosedWindow:
+    """A window ready to evaluate: its bounds (in key units) and merged content."""
+
+    index: int
+    start: float
+    end: float
+    content: Pane
+
+
+class Windows:
+    """Panes by id, a watermark, and the windows that close as it advances."""
+
+    def __init__(self, hop: float, panes_per_window: int = 1, lateness: float = 0.0) -> None:
+        if hop <= 0 or panes_per_window < 1 or lateness < 0:
+            raise ValueError("hop > 0, panes_per_window >= 1, lateness >= 0")
+        self.hop = float(hop)
+        self.k = int(panes_per_window)
+        self.lateness = float(lateness)
+        self.panes: dict[int, Pane] = {}
+        self.max_key = -np.inf
+        self.last_closed: int | None = None  # index of the last closed window
+        self.first_pane: float = np.inf
+
+    @property
+    def size(self) -> float:
+        return self.hop * self.k
+
+    @property
+    def watermark(self) -> float:
+        return self.max_key - self.lateness
+
+    def pane_ids(self, keys: FloatArray) -> IntArray:
+        return np.floor(np.asarray(keys, np.float64) / self.hop).astype(np.int64)
+
+    def late(self, pane_ids: IntArray) -> np.ndarray:
+        """Events whose every window has closed already."""
+        if self.last_closed is None:
+            return np.zeros(pane_ids.shape, bool)
+        return pane_ids + self.k - 1 <= self.last_closed
+
+    def pane(self, pane_id: int) -> Pane:
+        p = self.panes.get(pane_id)
+        if p is None:
+            p = self.panes[pane_id] = Pane()
+            self.first_pane = min(self.first_pane, pane_id)
+        return p
+
+    def observe(self, max_key: float) -> None:
+        self.max_key = max(self.max_key, float(max_key))
+
+    def bounds(self, index: int) -> tuple[float, float]:
+        return (index - self.k + 1) * self.hop, (index + 1) * self.hop
+
+    def close_ready(self, final: bool = False) -> Iterable[ClosedWindow]:
+        """Windows whose end the watermark has passed, in order.
+
+        Only windows that contain at least one pane are produced: a gap in the
+        stream closes no empty windows (and an absurd timestamp cannot make us
+        iterate over years of them). Hopping windows that would start before
+        the first pane of the stream are partial and skipped.
+        """
+        if not self.panes:
+            return
+        if self.max_key == -np.inf:
+            return
+        # (e+1)·hop <= watermark; at the end of the input no more data is coming, so the
+        # lateness allowance is dropped, but the trailing incomplete window stays open.
+        mark = self.max_key if final else self.watermark
+        last = int(np.floor(mark / self.hop)) - 1
+        first = -np.inf if self.last_closed is None else self.last_closed + 1
+        candidates = sorted({p + j for p in self.panes for j in range(self.k)})
+        for e in candidates:
+            if e < first or e > last or e - self.k + 1 < self.first_pane:
+                continue
+            members = [self.panes[p] for p in range(e - self.k + 1, e + 1) if p in self.panes]
+            content = members[0]
+            for m in members[1:]:
+                content = content.merge(m)
+            start, end = self.bounds(e)
+            self.last_closed = e
+            yield ClosedWindow(e, start, end, content)
+            for p in [p for p in self.panes if p + self.k - 1 <= e]:
+                del self.panes[p]
+        # windows up to `last` are closed even when empty or skipped: data for them is late now
+        if self.last_closed is None or last > self.last_closed:
+            self.last_closed = last
+        for p in [p for p in self.panes if p + self.k - 1 <= last]:
+            del self.panes[p]
+
+    def snapshot(self, key_to_str: Any) -> dict[str, Any]:
+        return {"hop": self.hop, "k": self.k, "lateness": self.lateness,
+                "max_key": None if self.max_key == -np.inf else self.max_key,
+                "last_closed": self.last_closed,
+                "first_pane": None if self.first_pane == np.inf else self.first_pane,
+                "panes": {str(p): pane.snapshot(key_to_str) for p, pane in self.panes.items()}}
+
+    def restore(self, snap: dict[str, Any], str_to_key: Any) -> None:
+        self.max_key = -np.inf if snap["max_key"] is None else snap["max_key"]
+        self.last_closed = snap["last_closed"]
+        self.first_pane = np.inf if snap["first_pane"] is None else snap["first_pane"]
+        self.panes = {int(p): Pane.restore(s, str_to_key) for p, s in snap["panes"].items()}
