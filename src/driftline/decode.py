@@ -12,6 +12,7 @@ a test runs both over one corpus.
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 import re
@@ -199,6 +200,27 @@ class Batch:
             {k: t(v) for k, v in self.categorical.items()},
             {k: t(v) for k, v in self.segments.items()},
         )
+
+    _ARRAYS = ("rows", "positions", "partitions", "timestamp", "model", "version", "prediction",
+               "decision", "latency")
+
+    def snapshot(self) -> dict[str, Any]:
+        """Columns as base64 of their raw bytes (exact, compact): for warm-up checkpoints."""
+        def enc(a: np.ndarray) -> dict[str, str]:
+            return {"dtype": a.dtype.str, "b64": base64.b64encode(a.tobytes()).decode("ascii")}
+        return {**{k: enc(getattr(self, k)) for k in self._ARRAYS},
+                "numeric": {k: enc(v) for k, v in self.numeric.items()},
+                "categorical": {k: enc(v) for k, v in self.categorical.items()},
+                "segments": {k: enc(v) for k, v in self.segments.items()}}
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> Batch:
+        def dec(d: dict[str, str]) -> np.ndarray:
+            return np.frombuffer(base64.b64decode(d["b64"]), dtype=np.dtype(d["dtype"])).copy()
+        return cls(*(dec(snap[k]) for k in cls._ARRAYS),
+                   {k: dec(v) for k, v in snap["numeric"].items()},
+                   {k: dec(v) for k, v in snap["categorical"].items()},
+                   {k: dec(v) for k, v in snap["segments"].items()})
 
     @classmethod
     def concat(cls, batches: list[Batch]) -> Batch:

@@ -25,8 +25,10 @@ import numpy as np
 from driftline.config import Config, WindowSpec, parse_duration
 from driftline.decode import Batch, DeadLetter, Decoder, Schema, infer_schema
 from driftline.detectors.base import EvalContext, Evaluation
-from driftline.detectors.gradual import GradualDrift, Sequence as Memory
-from driftline.errors import ConfigError, ReferenceError_
+from driftline.detectors.gradual import GradualDrift
+from driftline.detectors.gradual import Sequence as Memory
+from driftline.detectors.sketches import CountTable
+from driftline.errors import CheckpointError, ConfigError, ReferenceError_
 from driftline.incidents import Finding, IncidentManager, WindowRef
 from driftline.metrics import Metrics
 from driftline.monitors import (
@@ -42,6 +44,8 @@ from driftline.windows import ClosedWindow, Windows
 NICE_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
                 43200, 86400)
 MAX_WARMUP_EVENTS = 1_000_000
+DECISION_SLOT = "decision||count_table"
+STATE_FORMAT = "driftline.state/1"
 MAX_FUTURE_SKEW = 86400.0  # an event this far ahead of the stream is a bad timestamp
 
 
@@ -119,6 +123,7 @@ class Engine:
         self.totals = Totals()
         self._count = 0  # running index of valid events, the key of count windows
         self._warmup: list[Batch] = []
+        self._warmup_keys: list[np.ndarray] = []
         self._warmup_end: float | None = None
 
     # -- set-up on the first batch ------------------------------------------------
@@ -178,10 +183,15 @@ class Engine:
         assert self.decoder is not None
         names = self.decoder.decisions.names
         if batch is None:
-            # a loaded profile: frequencies from its decision sketches, else vocabulary order
-            return [n for n in names if not n.startswith("__")]
-        codes = batch.decision[batch.decision >= 0]
-        counts = np.bincount(codes, minlength=len(names)) if codes.size else np.zeros(len(names))
+            # a loaded profile: frequencies from its decision counts (zero-config keeps them)
+            counts = np.zeros(len(names), np.int64)
+            for slots in (self.reference.models.values() if self.reference else ()):
+                table = slots.get(DECISION_SLOT)
+                if isinstance(table, CountTable):
+                    counts = counts + table.row(None, len(names))[: len(names)]
+        else:
+            codes = batch.decision[batch.decision >= 0]
+            counts = np.bincount(codes, minlength=len(names))
         return [names[i] for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
 
     def _make_windows(self, batch: Batch) -> None:
@@ -198,6 +208,11 @@ class Engine:
         lateness = parse_duration(self.config.window.lateness) if spec.kind == "time" else 0.0
         self.spec = spec
         self.windows = Windows(hop, k, lateness)
+
+    def prepare(self, messages: list[bytes]) -> None:
+        """Set up decoder, monitors and (given reference events) the reference, without data."""
+        if self.decoder is None:
+            self._start(messages)
 
     # -- the hot path --------------------------------------------------------------
     def process(self, messages: list[bytes], positions: np.ndarray | None = None,
@@ -329,7 +344,6 @@ class Engine:
                 else int(np.floor(float(keys.min()) / w.hop))
             self._warmup_end = (first + w.k * self.config.reference.warmup_windows) * w.hop
         self._warmup.append(batch)
-        self._warmup_keys = getattr(self, "_warmup_keys", [])
         self._warmup_keys.append(keys)
         w.observe(float(keys.max()))
         n = sum(len(b) for b in self._warmup)
@@ -459,6 +473,69 @@ class Engine:
                 self.metrics.incident_events.labels(kind, m.name, ev["data"]["severity"]).inc()
                 events.append(ev)
         return events
+
+    # -- checkpoint --------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to continue exactly where this engine is (JSON-serialisable)."""
+        if self.decoder is None:
+            return {"format": STATE_FORMAT, "started": False}
+        w = self.windows
+        t = self.totals
+        return {
+            "format": STATE_FORMAT, "started": True, "config_hash": self.config_hash,
+            "decoder": self.decoder.snapshot(),
+            "reference": self.reference.to_json() if self.reference else None,
+            "spec": self.spec.model_dump() if self.spec else None,
+            "windows": w.snapshot(str) if w else None,
+            "incidents": self.incidents.snapshot(),
+            "memory": {k: m.snapshot() for k, m in self.memory.items()},
+            "count": self._count,
+            "warmup": [b.snapshot() for b in self._warmup],
+            "warmup_keys": [k.tolist() for k in self._warmup_keys],
+            "warmup_end": self._warmup_end,
+            "totals": {"read": t.read, "valid": t.valid, "late": t.late,
+                       "invalid": dict(t.invalid), "windows": t.windows,
+                       "incidents": dict(t.incidents)},
+        }
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        """Continue from ``snapshot()``; the config must be the one that produced it."""
+        if snap.get("format") != STATE_FORMAT:
+            raise CheckpointError(f"unknown state format {snap.get('format')!r}")
+        if not snap["started"]:
+            return
+        if snap["config_hash"] != self.config_hash:
+            raise CheckpointError("the checkpoint was written with another config "
+                                  f"({snap['config_hash']} != {self.config_hash})")
+        d = snap["decoder"]["schema"]
+        schema = Schema(tuple(d["numeric"]), tuple(d["categorical"]), tuple(d["segments"]),
+                        self.config.input.fields)
+        self._schema = schema
+        if snap["reference"] is not None:
+            self.reference = Reference.from_json(snap["reference"])
+        self._reference_events = None
+        saved_ref = self.reference
+        self.reference = None  # _start would otherwise overwrite the decoder with the profile's
+        self._start([])
+        self.reference = saved_ref
+        assert self.decoder is not None
+        self.decoder.restore(snap["decoder"])
+        if self.reference is not None:
+            self._compile()
+        if snap["spec"] is not None:
+            self.spec = WindowSpec(**snap["spec"])
+            ws = snap["windows"]
+            self.windows = Windows(ws["hop"], ws["k"], ws["lateness"])
+            self.windows.restore(ws, str)
+        self.incidents.restore(snap["incidents"])
+        self.memory = {k: Memory.restore(v) for k, v in snap["memory"].items()}
+        self._count = snap["count"]
+        self._warmup = [Batch.restore(b) for b in snap["warmup"]]
+        self._warmup_keys = [np.asarray(k, np.float64) for k in snap["warmup_keys"]]
+        self._warmup_end = snap["warmup_end"]
+        t = snap["totals"]
+        self.totals = Totals(t["read"], t["valid"], t["late"], Tally(t["invalid"]), t["windows"],
+                             Tally(t["incidents"]))
 
     # -- end of input ------------------------------------------------------------------
     def finish(self) -> Output:
