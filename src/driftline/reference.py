@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,9 @@ class Reference:
     def sketch(self, model: str, slot: str) -> Sketch | None:
         return self.models.get(model, {}).get(slot)
 
-    @property
+    @cached_property
     def id(self) -> str:
+        """Content hash; a reference is not changed after it is fitted or loaded."""
         return "sha256:" + hashlib.sha256(self._canonical()).hexdigest()[:16]
 
     def _canonical(self) -> bytes:

@@ -89,11 +89,19 @@ class QuantileHistogram:
         if not keep.all():
             values = values[keep]
             segments = None if segments is None else segments[keep]
-        idx = np.searchsorted(self.edges, values, side="right")
-        self.counts = _bincount2d(segments, idx, self.bins, self.counts)
-
-    def update_binned(self, idx: IntArray, segments: IntArray | None = None) -> None:
-        """Add values already mapped to bins (shared binning across sketches)."""
+        # Binary search is ~9x faster over sorted data (numpy reuses the previous
+        # position), so sort first: without segments, search the edges in the sorted
+        # values and difference the positions; with segments, bin in sorted order.
+        if segments is None:
+            ordered = np.sort(values)
+            below = np.searchsorted(ordered, self.edges, side="left")  # values < edge
+            add = np.diff(below, prepend=0, append=ordered.size)
+            self.counts = _grow(self.counts, 1, self.bins)
+            self.counts[0] += add
+            return
+        order = np.argsort(values, kind="stable")
+        idx = np.empty(values.size, np.int64)
+        idx[order] = np.searchsorted(self.edges, values[order], side="right")
         self.counts = _bincount2d(segments, idx, self.bins, self.counts)
 
     def empty(self) -> Self:
