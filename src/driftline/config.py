@@ -150,7 +150,6 @@ class MonitorConfig(_Strict):
                       "disparate_impact", "segment_volume", "gradual"]
     params: dict[str, Any] = Field(default_factory=dict)
     segment_by: str | None = None
-    window: str | int | None = Field(None, description="Overrides the global window size.")
     thresholds: Thresholds | None = None
     min_samples: int | None = None
     impact: Literal["regulatory", "customer", "business", "internal"] = "internal"

@@ -74,6 +74,14 @@ class Metrics:
         self.build_info = Gauge("build_info", "Build information.", ["version"], namespace=ns,
                                 registry=r)
         self.build_info.labels(__version__).set(1)
+        for outcome in ("invalid", "late"):  # present from the start, so rate() sees the first
+            self.events.labels("*", outcome)
+
+    def declare_monitor(self, monitor: str) -> None:
+        """Create a monitor's incident series at 0, so increase() sees the first event."""
+        for kind in ("opened", "updated", "escalated", "resolved"):
+            for severity in ("low", "medium", "high", "critical"):
+                self.incident_events.labels(kind, monitor, severity)
 
     def segment_label(self, value: str | None) -> str:
         """The label for a segment value: itself while under the cap, else ``__other__``."""
@@ -87,12 +95,20 @@ class Metrics:
                 return value
         return OTHER
 
-    def count_invalid(self, reasons: Mapping[str, int]) -> None:
+    def count_dead_letters(self, reasons: Mapping[str, int]) -> None:
+        """Dead letters by reason; rejected events also count as invalid, late ones as late.
+
+        ``cardinality_overflow`` events were processed (as ``__other__``), so they are
+        dead-lettered for the record but are neither invalid nor late.
+        """
         for reason, n in reasons.items():
-            self.invalid.labels(reason).inc(n)
             self.dead_letters.labels(reason).inc(n)
             if reason == "late":
                 self.late.inc(n)
+                self.events.labels("*", "late").inc(n)
+            elif reason != "cardinality_overflow":
+                self.invalid.labels(reason).inc(n)
+                self.events.labels("*", "invalid").inc(n)
 
     def set_open_incidents(self, counts: Mapping[tuple[str, str], int], monitors: list[str]) -> None:
         for m in monitors:

@@ -174,6 +174,7 @@ class Engine:
                 raise ReferenceError_(f"the reference profile has no sketch for {missing}; "
                                       "rebuild it with this config (driftline reference build)")
         for m in self.monitors:
+            self.metrics.declare_monitor(m.name)
             self.metrics.threshold.labels(m.name, "*", m.detector.name, m.cfg.signal, "warning",
                                           m.direction).set(m.warning)
             self.metrics.threshold.labels(m.name, "*", m.detector.name, m.cfg.signal, "critical",
@@ -235,7 +236,7 @@ class Engine:
             self._absorb(batch, messages, out)
         reasons = Tally(d.reason for d in out.dead_letters)
         self.totals.invalid.update(reasons)
-        self.metrics.count_invalid(reasons)
+        self.metrics.count_dead_letters(reasons)
         self.metrics.batch_seconds.observe(time.perf_counter() - t0)
         return out
 
