@@ -145,7 +145,8 @@ class MonitorConfig(_Strict):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
     models: list[str] = Field(default_factory=list, description="Empty = every model.")
-    signal: str = Field(description="feature:NAME | prediction | decision | decision=VALUE | latency_ms | volume")
+    signal: str = Field(
+        description="feature:NAME | prediction | decision | decision=VALUE | latency_ms | volume")
     detector: Literal["psi", "ks", "chi_square", "jensen_shannon", "segment_rate",
                       "disparate_impact", "segment_volume", "gradual"]
     params: dict[str, Any] = Field(default_factory=dict)

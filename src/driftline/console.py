@@ -13,10 +13,7 @@ def incident_line(event: dict[str, Any], color: bool = False) -> str:
     kind = event["type"].rsplit(".", 1)[1]
     seg = ",".join(f"{k}={v}" for k, v in d["segment"].items()) or "all"
     sev = d["severity"]
-    if color:
-        sev = f"\033[{COLORS.get(sev, '0')}m{sev:<8}\033[0m"
-    else:
-        sev = f"{sev:<8}"
+    sev = f"\033[{COLORS.get(sev, '0')}m{sev:<8}\033[0m" if color else f"{sev:<8}"
     q = d.get("q_value")
     q_txt = f" q={q:.1e}" if isinstance(q, float) else ""
     when = d["window"]["end"][11:16] if d["window"]["kind"] == "time" else d["window"]["end"]

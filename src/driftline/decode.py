@@ -217,10 +217,11 @@ class Batch:
     def restore(cls, snap: dict[str, Any]) -> Batch:
         def dec(d: dict[str, str]) -> np.ndarray:
             return np.frombuffer(base64.b64decode(d["b64"]), dtype=np.dtype(d["dtype"])).copy()
-        return cls(*(dec(snap[k]) for k in cls._ARRAYS),
-                   {k: dec(v) for k, v in snap["numeric"].items()},
-                   {k: dec(v) for k, v in snap["categorical"].items()},
-                   {k: dec(v) for k, v in snap["segments"].items()})
+        cols: dict[str, Any] = {k: dec(snap[k]) for k in cls._ARRAYS}
+        return cls(**cols,
+                   numeric={k: dec(v) for k, v in snap["numeric"].items()},
+                   categorical={k: dec(v) for k, v in snap["categorical"].items()},
+                   segments={k: dec(v) for k, v in snap["segments"].items()})
 
     @classmethod
     def concat(cls, batches: list[Batch]) -> Batch:
@@ -228,7 +229,8 @@ class Batch:
         def c(get: Any) -> np.ndarray:
             return np.concatenate([get(b) for b in batches])
         return Batch(
-            c(lambda b: b.rows), c(lambda b: b.positions), c(lambda b: b.partitions), c(lambda b: b.timestamp),
+            c(lambda b: b.rows), c(lambda b: b.positions), c(lambda b: b.partitions),
+            c(lambda b: b.timestamp),
             c(lambda b: b.model), c(lambda b: b.version), c(lambda b: b.prediction),
             c(lambda b: b.decision), c(lambda b: b.latency),
             {k: c(lambda b, k=k: b.numeric[k]) for k in first.numeric},

@@ -176,7 +176,7 @@ class IncidentManager:
         event = IncidentEvent(
             id="evt-" + _hash(t.incident_id, kind, f.window.kind, f.window.end),
             source=self.source, type=f"io.driftline.incident.{kind}", subject=t.incident_id,
-            time=f.window.time, data=data,  # type: ignore[arg-type]  # validated by pydantic
+            time=f.window.time, data=data,
         )
         return event.model_dump(mode="json")
 

@@ -112,7 +112,8 @@ def compile_monitor(cfg: MonitorConfig, schema: Schema, detection: DetectionConf
                           f"key of the events ({list(schema.segments)})")
     warning, critical = (cfg.thresholds.warning, cfg.thresholds.critical) if cfg.thresholds \
         else detector.default_thresholds
-    key = "/".join(map(str, detector.sketch_key()))  # type: ignore[arg-type]
+    raw_key = detector.sketch_key()
+    key = "/".join(map(str, raw_key)) if isinstance(raw_key, tuple) else str(raw_key)
     slot = f"{cfg.signal}|{cfg.segment_by or ''}|{key}"
     return Monitor(cfg, detector, kind, slot, warning, critical,
                    cfg.min_samples or detection.min_samples)

@@ -198,7 +198,7 @@ class Engine:
     def _make_windows(self, batch: Batch) -> None:
         arg = self._window_arg
         spec = auto_window(batch.timestamp, self.config.window.target_events) if arg == "auto" \
-            else WindowSpec.parse(arg)  # type: ignore[arg-type]
+            else WindowSpec.parse(arg)
         hop_arg = self.config.window.hop
         hop = spec.size if hop_arg is None else WindowSpec.parse(hop_arg).size
         if hop_arg is not None and WindowSpec.parse(hop_arg).kind != spec.kind:
@@ -334,7 +334,7 @@ class Engine:
             if segs is not None and (segs < 0).any():
                 keep = segs >= 0
                 values, segs = values[keep], segs[keep]
-            sk.update(values, segs)
+            sk.update(values, segs)  # type: ignore[arg-type]  # the slot's kind matches its signal
 
     # -- warm-up: the first window(s) become the reference ---------------------------
     def _warm(self, batch: Batch, keys: np.ndarray, out: Output) -> None:
@@ -373,7 +373,7 @@ class Engine:
         self._count_models(allb.take(ref_rows))
         # windows before the cut are the reference; evaluation starts at the cut
         w = self.windows
-        w.first_pane = int(round(cut / w.hop))
+        w.first_pane = round(cut / w.hop)
         w.last_closed = w.first_pane - 1
         w.max_key = -np.inf
         rest = ~ref_rows

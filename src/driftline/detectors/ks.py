@@ -102,8 +102,9 @@ class KS(Detector):
             out.append(Evaluation(
                 detector=self.name, statistic=self.statistic, value=d,
                 p_value=ks_p_value(d, n, m), n_reference=n, n_current=m, segment=name,
-                top_contributors=({"at": at, "reference_cdf": round(float(ref[: i + 1].sum() / max(n, 1)), 6),
-                                   "current_cdf": round(float(cur[: i + 1].sum() / max(m, 1)), 6)},) if m else (),
+                top_contributors=({
+                    "at": at, "reference_cdf": round(float(ref[: i + 1].sum() / max(n, 1)), 6),
+                    "current_cdf": round(float(cur[: i + 1].sum() / max(m, 1)), 6)},) if m else (),
                 details={"reference_scope": scope, "d_error_bound": bound},
             ))
         return out

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import stats
 
 from driftline.detectors.base import Detector, EvalContext, Evaluation, segment_rows
-from driftline.detectors.sketches import CountTable, IntArray, Sketch
+from driftline.detectors.sketches import CountTable, Sketch
 
 
 def two_proportion_z(s1: float, n1: float, s2: float, n2: float) -> tuple[float, float]:
