@@ -255,8 +255,8 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_schemas)
 
     try:
-        from driftline.io import kafka_cli  # type: ignore[attr-defined,unused-ignore]
-    except ImportError as exc:  # the Kafka commands are being written; nothing else may fail here
+        import driftline.io.kafka_cli as kafka_cli  # type: ignore[import-not-found,unused-ignore]
+    except ModuleNotFoundError as exc:  # the Kafka commands are being written; nothing else may fail here
         if getattr(exc, "name", None) != "driftline.io.kafka_cli":
             raise
     else:
