@@ -237,8 +237,12 @@ class Config(BaseSettings):
         return self
 
     def digest(self) -> str:
-        """Content hash that every incident cites (what config produced it)."""
-        blob = orjson.dumps(self.model_dump(mode="json", exclude={"kafka", "metrics"}),
+        """Content hash that every incident cites (what config produced it).
+
+        ``instance`` names the replica, not the detection: replicas of one consumer group
+        differ only in it and must be able to restore each other's checkpoints.
+        """
+        blob = orjson.dumps(self.model_dump(mode="json", exclude={"kafka", "metrics", "instance"}),
                             option=orjson.OPT_SORT_KEYS)
         return "sha256:" + hashlib.sha256(blob).hexdigest()[:16]
 
