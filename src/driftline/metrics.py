@@ -56,9 +56,10 @@ class Metrics:
                                       ["monitor"], namespace=ns, registry=r)
         self.window_close_lag = Histogram(
             "window_close_lag_seconds",
-            "Wall-clock seconds from the watermark passing a window's end to its evaluation.",
+            "Wall-clock seconds between a window's end (event time) and its evaluation: "
+            "allowed lateness plus pipeline delay in a live stream; large in a backfill.",
             namespace=ns, registry=r,
-            buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120))
+            buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 900, 3600, 86400))
         self.batch_seconds = Histogram(
             "batch_processing_seconds", "Seconds to decode and process one batch.",
             namespace=ns, registry=r,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter as Tally
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,8 +103,10 @@ class Engine:
 
     def __init__(self, config: Config, *, reference: Reference | None = None,
                  reference_events: list[bytes] | None = None, window: str | int | None = None,
-                 metrics: Metrics | None = None, schema: Schema | None = None) -> None:
+                 metrics: Metrics | None = None, schema: Schema | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        self._clock = clock  # only for the close-lag metric; detection never reads the clock
         self.metrics = metrics if metrics is not None else Metrics(
             segment_cardinality=config.limits.metric_segment_cardinality)
         self.config_hash = config.digest()
@@ -292,12 +294,17 @@ class Engine:
         for c, n in zip(codes, counts, strict=True):
             name = self.decoder.models.names[c] if c >= 0 else "unknown"
             self.metrics.events.labels(name, "valid").inc(int(n))
+        models = self.decoder.models.names
         for key, col in batch.segments.items():
             names = self.decoder.segment_values[key].names
-            codes, counts = np.unique(col[col >= 0], return_counts=True)
-            for c, n in zip(codes, counts, strict=True):
+            ok = (col >= 0) & (batch.model >= 0)
+            # one unique over (model, segment) pairs: a few labelled incs per batch
+            pairs, counts = np.unique(batch.model[ok] * (len(names) + 1) + col[ok],
+                                      return_counts=True)
+            for pair, n in zip(pairs, counts, strict=True):
+                m, c = divmod(int(pair), len(names) + 1)
                 self.metrics.segment_events.labels(
-                    "*", key, self.metrics.segment_label(names[c])).inc(int(n))
+                    models[m], key, self.metrics.segment_label(names[c])).inc(int(n))
 
     def _update_panes(self, batch: Batch, panes: np.ndarray) -> None:
         assert self.windows is not None and self.decoder is not None
@@ -390,6 +397,9 @@ class Engine:
     def _close(self, out: Output, final: bool) -> None:
         assert self.windows is not None
         for win in self.windows.close_ready(final=final):
+            if self.spec is not None and self.spec.kind == "time":
+                # how stale a window's verdict is: wall clock at evaluation − window end
+                self.metrics.window_close_lag.observe(max(0.0, self._clock() - win.end))
             out.incidents += self._evaluate(win)
             out.windows_closed += 1
             self.totals.windows += 1
