@@ -51,7 +51,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         out("clean stream: no failure injected")
     sink = JsonLinesSink(args.incidents_out)
     events_sink = JsonLinesSink(args.events_out)
-    pace = 0.0 if args.fast else 0.25
+    pace = 0.0 if args.fast else args.pace
     t0 = time.perf_counter()
     bar = tqdm(total=scenario.windows, unit="window", file=sys.stderr, leave=False,
                disable=not sys.stderr.isatty())
@@ -220,7 +220,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--metrics-port", type=int, default=9108, help="0 picks a free port")
     d.add_argument("--metrics-addr", default="127.0.0.1")
     d.add_argument("--seed", type=int, default=7)
-    d.add_argument("--fast", action="store_true", help="do not pace the windows")
+    d.add_argument("--fast", action="store_true", help="do not pace the windows (--pace 0)")
+    d.add_argument("--pace", type=float, default=0.25, metavar="SECONDS",
+                   help="wall-clock pause after each 5-minute window (default 0.25)")
     d.add_argument("--clean", action="store_true", help="inject no failure")
     d.add_argument("--hold", type=float, default=0.0, help="keep serving metrics N s at the end")
     d.set_defaults(func=cmd_demo)
