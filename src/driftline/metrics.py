@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from driftline import __version__
+from driftline.decode import REASONS
 from driftline.vocab import OTHER
 
 ALL = "__all__"
@@ -77,6 +78,10 @@ class Metrics:
         self.build_info.labels(__version__).set(1)
         for outcome in ("invalid", "late"):  # present from the start, so rate() sees the first
             self.events.labels("*", outcome)
+        for reason in REASONS:  # likewise, and a clean stream shows 0 per reason, not "no data"
+            self.dead_letters.labels(reason)
+            if reason not in ("late", "cardinality_overflow"):
+                self.invalid.labels(reason)
 
     def declare_monitor(self, monitor: str) -> None:
         """Create a monitor's incident series at 0, so increase() sees the first event."""
