@@ -137,6 +137,24 @@ class Thresholds(_Strict):
     critical: float
 
 
+class MonitorWindow(_Strict):
+    """A monitor's own window, when it should not use the global one (e.g. a day for fairness)."""
+
+    size: str | int
+    hop: str | int | None = None
+
+    @field_validator("size", "hop")
+    @classmethod
+    def _valid(cls, v: str | int | None) -> str | int | None:
+        if v is not None:
+            WindowSpec.parse(v)
+        return v
+
+    @property
+    def key(self) -> str:
+        return f"{self.size}/{self.hop or self.size}"
+
+
 SIGNAL = re.compile(r"^(feature:[\w.\-]+|prediction|decision|decision=.+|latency_ms|volume)$")
 
 
@@ -151,6 +169,8 @@ class MonitorConfig(_Strict):
                       "disparate_impact", "segment_volume", "gradual"]
     params: dict[str, Any] = Field(default_factory=dict)
     segment_by: str | None = None
+    window: MonitorWindow | None = Field(
+        None, description="This monitor's own window (same kind, time or count, as the global one).")
     thresholds: Thresholds | None = None
     min_samples: int | None = None
     impact: Literal["regulatory", "customer", "business", "internal"] = "internal"

@@ -45,6 +45,7 @@ NICE_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 1
                 43200, 86400)
 MAX_WARMUP_EVENTS = 1_000_000
 DECISION_SLOT = "decision||count_table"
+DEFAULT = "default"
 STATE_FORMAT = "driftline.state/1"
 MAX_FUTURE_SKEW = 86400.0  # an event this far ahead of the stream is a bad timestamp
 
@@ -98,6 +99,20 @@ class Totals:
     incidents: Tally[str] = field(default_factory=Tally)
 
 
+@dataclass
+class Group:
+    """Monitors that share a window: its spec, panes and watermark.
+
+    The global window is group ``default``; a monitor with its own ``window``
+    gets a group per distinct (size, hop). All groups see every accepted event.
+    """
+
+    key: str
+    spec: WindowSpec
+    windows: Windows
+    monitors: list[Monitor] = field(default_factory=list)
+
+
 class Engine:
     """Stateful detection over a stream of raw-message batches."""
 
@@ -116,8 +131,8 @@ class Engine:
         self.reference = reference
         self._reference_events = reference_events
         self.monitors: list[Monitor] = []
-        self.windows: Windows | None = None
-        self.spec: WindowSpec | None = None
+        self.groups: dict[str, Group] = {}
+        self._cut: float | None = None  # first key evaluated after a warm-up
         self.incidents = IncidentManager(
             source=f"driftline/{config.instance}", open_after=config.detection.open_after,
             resolve_after=config.detection.resolve_after, update_every=config.detection.update_every)
@@ -127,6 +142,17 @@ class Engine:
         self._warmup: list[Batch] = []
         self._warmup_keys: list[np.ndarray] = []
         self._warmup_end: float | None = None
+
+    @property
+    def windows(self) -> Windows | None:
+        """The global window's panes and watermark (None before the first event)."""
+        g = self.groups.get(DEFAULT)
+        return g.windows if g else None
+
+    @property
+    def spec(self) -> WindowSpec | None:
+        g = self.groups.get(DEFAULT)
+        return g.spec if g else None
 
     # -- set-up on the first batch ------------------------------------------------
     def _start(self, messages: list[bytes]) -> None:
@@ -175,6 +201,7 @@ class Engine:
             if missing:
                 raise ReferenceError_(f"the reference profile has no sketch for {missing}; "
                                       "rebuild it with this config (driftline reference build)")
+        self._assign_groups()
         for m in self.monitors:
             self.metrics.declare_monitor(m.name)
             self.metrics.threshold.labels(m.name, "*", m.detector.name, m.cfg.signal, "warning",
@@ -201,16 +228,41 @@ class Engine:
         arg = self._window_arg
         spec = auto_window(batch.timestamp, self.config.window.target_events) if arg == "auto" \
             else WindowSpec.parse(arg)
-        hop_arg = self.config.window.hop
-        hop = spec.size if hop_arg is None else WindowSpec.parse(hop_arg).size
-        if hop_arg is not None and WindowSpec.parse(hop_arg).kind != spec.kind:
-            raise ConfigError("window.hop must be of the same kind (time or count) as window.size")
-        k = max(1, round(spec.size / hop))
-        if abs(k * hop - spec.size) > 1e-9 * spec.size:
-            raise ConfigError(f"window size {spec} must be a multiple of its hop {hop}")
+        self.groups[DEFAULT] = self._group(DEFAULT, spec, self.config.window.hop)
+        self._assign_groups()
+
+    def _group(self, key: str, spec: WindowSpec, hop_arg: str | int | None) -> Group:
+        hop_spec = spec if hop_arg is None else WindowSpec.parse(hop_arg)
+        if hop_spec.kind != spec.kind:
+            raise ConfigError(f"window {key}: hop must be of the same kind (time or count) as size")
+        k = max(1, round(spec.size / hop_spec.size))
+        if abs(k * hop_spec.size - spec.size) > 1e-9 * spec.size:
+            raise ConfigError(f"window {key}: size {spec} must be a multiple of its hop")
         lateness = parse_duration(self.config.window.lateness) if spec.kind == "time" else 0.0
-        self.spec = spec
-        self.windows = Windows(hop, k, lateness)
+        return Group(key, spec, Windows(hop_spec.size, k, lateness))
+
+    def _assign_groups(self) -> None:
+        """Give every monitor its group, creating the groups of per-monitor windows."""
+        default = self.groups.get(DEFAULT)
+        if default is None or not self.monitors:
+            return
+        for g in self.groups.values():
+            g.monitors = []
+        for m in self.monitors:
+            if m.cfg.window is None:
+                default.monitors.append(m)
+                continue
+            key = m.cfg.window.key
+            if key not in self.groups:
+                spec = WindowSpec.parse(m.cfg.window.size)
+                if spec.kind != default.spec.kind:
+                    raise ConfigError(f"monitor {m.name}: its window must be of the same kind "
+                                      f"({default.spec.kind}) as the global window")
+                g = self._group(key, spec, m.cfg.window.hop)
+                if self._cut is not None:
+                    _start_at(g.windows, self._cut)
+                self.groups[key] = g
+            self.groups[key].monitors.append(m)
 
     def prepare(self, messages: list[bytes]) -> None:
         """Set up decoder, monitors and (given reference events) the reference, without data."""
@@ -271,8 +323,10 @@ class Engine:
         if self.reference is None:
             self._warm(batch, keys, out)
             return
-        panes = self.windows.pane_ids(keys)
-        late = self.windows.late(panes)
+        # an event is accepted only if every window it belongs to is still open
+        late = np.zeros(len(batch), bool)
+        for g in self.groups.values():
+            late |= g.windows.late(g.windows.pane_ids(keys))
         if late.any():
             for i in np.flatnonzero(late):
                 out.dead_letters.append(DeadLetter(messages[batch.rows[i]], "late",
@@ -280,13 +334,18 @@ class Engine:
                                                    int(batch.positions[i]), int(batch.partitions[i])))
             self.totals.late += int(late.sum())
             keep = ~late
-            batch, keys, panes = batch.take(keep), keys[keep], panes[keep]
+            batch, keys = batch.take(keep), keys[keep]
         self.totals.valid += len(batch)
         self._count_models(batch)
-        if len(batch):
-            self._update_panes(batch, panes)
-            self.windows.observe(float(keys.max()))
+        self._feed(batch, keys)
         self._close(out, final=False)
+
+    def _feed(self, batch: Batch, keys: np.ndarray) -> None:
+        if not len(batch):
+            return
+        for g in self.groups.values():
+            self._update_panes(g, batch, g.windows.pane_ids(keys))
+            g.windows.observe(float(keys.max()))
 
     def _count_models(self, batch: Batch) -> None:
         assert self.decoder is not None
@@ -306,26 +365,28 @@ class Engine:
                 self.metrics.segment_events.labels(
                     models[m], key, self.metrics.segment_label(names[c])).inc(int(n))
 
-    def _update_panes(self, batch: Batch, panes: np.ndarray) -> None:
-        assert self.windows is not None and self.decoder is not None
+    def _update_panes(self, group: Group, batch: Batch, panes: np.ndarray) -> None:
+        assert self.decoder is not None
         single_pane = panes[0] == panes[-1] and (panes == panes[0]).all()
         pane_groups = [(int(panes[0]), None)] if single_pane else \
             [(int(p), panes == p) for p in np.unique(panes)]
         for pane_id, mask in pane_groups:
             rows = batch if mask is None else batch.take(mask)
-            pane = self.windows.pane(pane_id)
+            pane = group.windows.pane(pane_id)
             pane.count += len(rows)
             pane.note_positions(rows.partitions, rows.positions)
             pane.versions.update(int(v) for v in np.unique(rows.version) if v >= 0)
             models = np.unique(rows.model)
             for code in models:
                 sub = rows if models.size == 1 else rows.take(rows.model == code)
-                self._update_slots(pane.sketches, self.decoder.models.names[code], sub)
+                self._update_slots(pane.sketches, self.decoder.models.names[code], sub,
+                                   group.monitors)
 
-    def _update_slots(self, sketches: dict[Any, Any], model: str, rows: Batch) -> None:
+    def _update_slots(self, sketches: dict[Any, Any], model: str, rows: Batch,
+                      monitors: list[Monitor]) -> None:
         assert self.decoder is not None and self.reference is not None
         done: set[str] = set()
-        for m in self.monitors:
+        for m in monitors:
             if m.slot in done or not m.applies_to(model):
                 continue
             done.add(m.slot)
@@ -373,52 +434,50 @@ class Engine:
             cut = float(np.floor(np.sort(keys)[MAX_WARMUP_EVENTS - 1] / self.windows.hop)
                         * self.windows.hop) or cut
         ref_rows = keys < cut
+        # windows before the cut are the reference; evaluation starts at the cut
+        self._cut = cut
+        for g in self.groups.values():
+            _start_at(g.windows, cut)
         self._compile(allb.take(ref_rows))
         assert self.decoder is not None
         self.reference = fit(allb.take(ref_rows), self.monitors, self.decoder, "warm-up")
         self.totals.valid += int(ref_rows.sum())
         self._count_models(allb.take(ref_rows))
-        # windows before the cut are the reference; evaluation starts at the cut
-        w = self.windows
-        w.first_pane = round(cut / w.hop)
-        w.last_closed = w.first_pane - 1
-        w.max_key = -np.inf
         rest = ~ref_rows
         if rest.any():
             batch, rkeys = allb.take(rest), keys[rest]
-            panes = w.pane_ids(rkeys)
             self.totals.valid += len(batch)
             self._count_models(batch)
-            self._update_panes(batch, panes)
-            w.observe(float(rkeys.max()))
+            self._feed(batch, rkeys)
             self._close(out, final=False)
 
     # -- windows close: evaluate, judge, lifecycle ----------------------------------
     def _close(self, out: Output, final: bool) -> None:
-        assert self.windows is not None
-        for win in self.windows.close_ready(final=final):
-            if self.spec is not None and self.spec.kind == "time":
-                # how stale a window's verdict is: wall clock at evaluation − window end
-                self.metrics.window_close_lag.observe(max(0.0, self._clock() - win.end))
-            out.incidents += self._evaluate(win)
-            out.windows_closed += 1
-            self.totals.windows += 1
-        wm = self.windows.watermark
-        if np.isfinite(wm) and self.spec is not None and self.spec.kind == "time":
-            self.metrics.watermark.labels("*").set(wm)
-            self.metrics.last_event.labels("*").set(self.windows.max_key)
+        for group in self.groups.values():
+            for win in group.windows.close_ready(final=final):
+                if group.spec.kind == "time":
+                    # how stale a window's verdict is: wall clock at evaluation − window end
+                    self.metrics.window_close_lag.observe(max(0.0, self._clock() - win.end))
+                out.incidents += self._evaluate(group, win)
+                out.windows_closed += 1
+                self.totals.windows += 1
+        w = self.windows
+        if w is not None and np.isfinite(w.watermark) and self.spec is not None \
+                and self.spec.kind == "time":
+            self.metrics.watermark.labels("*").set(w.watermark)
+            self.metrics.last_event.labels("*").set(w.max_key)
         self.metrics.set_open_incidents(self.incidents.open_incidents(),
                                         [m.name for m in self.monitors])
 
-    def _evaluate(self, win: ClosedWindow) -> list[dict[str, Any]]:
-        assert self.decoder is not None and self.reference is not None and self.spec is not None
-        ref = WindowRef(win.index, win.start, win.end, self.spec.kind)
+    def _evaluate(self, group: Group, win: ClosedWindow) -> list[dict[str, Any]]:
+        assert self.decoder is not None and self.reference is not None
+        ref = WindowRef(win.index, win.start, win.end, group.spec.kind)
         versions = sorted(self.decoder.versions.names[v] for v in win.content.versions)
         positions = [{"source": "stream", "partition": p, "first_offset": lo, "last_offset": hi}
                      for p, (lo, hi) in sorted(win.content.positions.items())]
         pending: list[tuple[Monitor, str, Evaluation]] = []
         for model in sorted(self.reference.models):
-            for m in self.monitors:
+            for m in group.monitors:
                 if not m.applies_to(model):
                     continue
                 rsk = self.reference.sketch(model, m.slot)
@@ -490,14 +549,14 @@ class Engine:
         """Everything needed to continue exactly where this engine is (JSON-serialisable)."""
         if self.decoder is None:
             return {"format": STATE_FORMAT, "started": False}
-        w = self.windows
         t = self.totals
         return {
             "format": STATE_FORMAT, "started": True, "config_hash": self.config_hash,
             "decoder": self.decoder.snapshot(),
             "reference": self.reference.to_json() if self.reference else None,
-            "spec": self.spec.model_dump() if self.spec else None,
-            "windows": w.snapshot(str) if w else None,
+            "groups": {k: {"spec": g.spec.model_dump(), "hop": g.windows.hop,
+                           "windows": g.windows.snapshot(str)} for k, g in self.groups.items()},
+            "cut": self._cut,
             "incidents": self.incidents.snapshot(),
             "memory": {k: m.snapshot() for k, m in self.memory.items()},
             "count": self._count,
@@ -533,11 +592,13 @@ class Engine:
         self.decoder.restore(snap["decoder"])
         if self.reference is not None:
             self._compile()
-        if snap["spec"] is not None:
-            self.spec = WindowSpec(**snap["spec"])
-            ws = snap["windows"]
-            self.windows = Windows(ws["hop"], ws["k"], ws["lateness"])
-            self.windows.restore(ws, str)
+        self._cut = snap["cut"]
+        for key, gs in snap["groups"].items():
+            ws = gs["windows"]
+            g = Group(key, WindowSpec(**gs["spec"]), Windows(ws["hop"], ws["k"], ws["lateness"]))
+            g.windows.restore(ws, str)
+            self.groups[key] = g
+        self._assign_groups()
         self.incidents.restore(snap["incidents"])
         self.memory = {k: Memory.restore(v) for k, v in snap["memory"].items()}
         self._count = snap["count"]
@@ -559,3 +620,11 @@ class Engine:
         if self.reference is not None:
             self._close(out, final=True)
         return out
+
+
+def _start_at(windows: Windows, cut: float) -> None:
+    """Evaluation starts at key ``cut`` (the end of the warm-up): nothing before it closes."""
+    windows.first_pane = int(np.floor(cut / windows.hop))
+    windows.last_closed = windows.first_pane - 1
+    windows.max_key = -np.inf
+    windows.panes.clear()
