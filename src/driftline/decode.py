@@ -297,6 +297,10 @@ class Decoder:
         buf = b"\n".join(messages)
         if buf.count(b"\n") != len(messages) - 1:
             return None  # a message with a raw newline: lines would not map to messages
+        try:
+            buf.decode("utf-8")
+        except UnicodeDecodeError:
+            return None  # Arrow does not check UTF-8 (decoding its strings would raise); orjson does
         table = self._read_buf(buf, self._ts_numeric)
         if table is None:
             # the stream may use the other timestamp form; remember what works
