@@ -276,10 +276,12 @@ class Decoder:
         if table is None:
             return self._empty(), dead
         batch, bad = self._columns(table, pos, part, rows)
+        judged = np.zeros(len(rows), bool)  # one dead letter per message, for its first fault
         for reason, detail, mask in bad:
-            for i in np.flatnonzero(mask):
+            for i in np.flatnonzero(mask & ~judged):
                 dead.append(DeadLetter(originals[rows[i]], reason, detail, int(pos[i]),
                                        int(part[i])))
+            judged |= mask
         rejected = [m for r, _, m in bad if r != "cardinality_overflow"]
         good = ~np.any(rejected, axis=0) if rejected else None
         if good is not None:
@@ -378,8 +380,10 @@ class Decoder:
             if miss.any():
                 bad.append(("missing_field", f"{name} is required", miss))
 
-        for name in (f.model_id, f.timestamp, f.prediction):
-            required(name)
+        has_features = bool(self.schema.numeric or self.schema.categorical)
+        for name in (f.model_id, f.timestamp, f.features, f.prediction):  # check_event's order
+            if name != f.features or has_features:
+                required(name)
         ts = self._timestamps(table.column(f.timestamp))
         bad_ts = np.isnan(ts) & ~table.column(f.timestamp).is_null().to_numpy(zero_copy_only=False)
         if bad_ts.any():
@@ -390,7 +394,6 @@ class Decoder:
         categorical: dict[str, IntArray] = {}
         if self.schema.numeric or self.schema.categorical:
             feats = table.column(f.features).combine_chunks()
-            required(f.features)
             for k in self.schema.numeric:
                 numeric[k] = _floats(feats.field(k))
             for k in self.schema.categorical:
