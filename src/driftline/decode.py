@@ -60,10 +60,9 @@ class Schema:
             (f.decision, pa.string()),
             (f.latency_ms, pa.float64()),
         ]
-        if feats:
-            cols.append((f.features, pa.struct(feats)))
-        if self.segments:
-            cols.append((f.segments, pa.struct([(s, pa.string()) for s in self.segments])))
+        # always present, if empty: Arrow then checks that they are objects, as check_event does
+        cols.append((f.features, pa.struct(feats)))
+        cols.append((f.segments, pa.struct([(s, pa.string()) for s in self.segments])))
         return pa.schema(cols)
 
     def to_json(self) -> dict[str, Any]:
@@ -144,6 +143,8 @@ def check_event(obj: dict[str, Any], schema: Schema | None, fields: FieldNames =
         if not isinstance(segs, dict):
             return "wrong_type", f"{f.segments} must be an object"
         for k, v in segs.items():
+            if schema is not None and k not in schema.segments:
+                continue  # a key outside the schema is not read (as features are not)
             if v is not None and not isinstance(v, str):
                 return "wrong_type", f"{f.segments}.{k} must be a string"
     if schema is not None:
@@ -380,10 +381,8 @@ class Decoder:
             if miss.any():
                 bad.append(("missing_field", f"{name} is required", miss))
 
-        has_features = bool(self.schema.numeric or self.schema.categorical)
         for name in (f.model_id, f.timestamp, f.features, f.prediction):  # check_event's order
-            if name != f.features or has_features:
-                required(name)
+            required(name)
         ts = self._timestamps(table.column(f.timestamp))
         bad_ts = np.isnan(ts) & ~table.column(f.timestamp).is_null().to_numpy(zero_copy_only=False)
         if bad_ts.any():
