@@ -383,8 +383,13 @@ class Decoder:
 
         for name in (f.model_id, f.timestamp, f.features, f.prediction):  # check_event's order
             required(name)
-        ts = self._timestamps(table.column(f.timestamp))
-        bad_ts = np.isnan(ts) & ~table.column(f.timestamp).is_null().to_numpy(zero_copy_only=False)
+        ts_col = table.column(f.timestamp)
+        ts = self._timestamps(ts_col)
+        given = ~ts_col.is_null().to_numpy(zero_copy_only=False)
+        # Arrow reads NaN and Infinity literals as numbers; orjson (the slow path) does not
+        nonfinite_ts = ~np.isfinite(_floats(ts_col)) & given if pa.types.is_floating(ts_col.type) \
+            else np.zeros(len(ts), bool)
+        bad_ts = np.isnan(ts) & given & ~nonfinite_ts
         if bad_ts.any():
             bad.append(("bad_timestamp", f"{f.timestamp} must be RFC 3339 or epoch", bad_ts))
         prediction = _floats(table.column(f.prediction))
@@ -402,7 +407,8 @@ class Decoder:
         for k, col in numeric.items():
             nonfinite |= np.isinf(col) | (np.isnan(col) & ~feats.field(k).is_null().to_numpy(
                 zero_copy_only=False))
-        nonfinite |= np.isinf(latency)
+        nonfinite |= nonfinite_ts | (~np.isfinite(latency) & ~table.column(f.latency_ms).is_null(
+        ).to_numpy(zero_copy_only=False))
         if nonfinite.any():
             bad.append(("non_finite", "NaN or infinite number", nonfinite))
         model, _ = self.models.encode(table.column(f.model_id))
