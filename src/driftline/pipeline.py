@@ -618,6 +618,11 @@ class Engine:
         if self.reference is None and self._warmup:
             self.finish_warmup(out)
         if self.reference is not None:
+            if self.spec is not None and self.spec.kind == "count":
+                # keys are event indices: every one below the count has arrived, so a
+                # window ending at the count is complete (its last key is count − 1)
+                for g in self.groups.values():
+                    g.windows.observe(float(self._count))
             self._close(out, final=True)
         return out
 
