@@ -1,4 +1,4 @@
-"""Configuration: every error reported with its path, env overrides, shipped configs valid, no unknown keys."""
+"""Config: every error reported with its path, env overrides, valid shipped configs, no unknown keys."""
 
 from __future__ import annotations
 
