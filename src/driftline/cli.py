@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     configure(args.log_level)
     try:
         return int(args.func(args))
-    except DriftlineError as exc:
+    except (DriftlineError, OSError) as exc:  # OSError: a file named on the command line
         get_logger().error("failed", error=str(exc), command=args.command)
         print(f"driftline: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
