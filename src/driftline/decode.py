@@ -413,7 +413,9 @@ class Decoder:
             bad.append(("non_finite", "NaN or infinite number", nonfinite))
         model, _ = self.models.encode(table.column(f.model_id))
         if self.known_models:
-            unknown = np.isin(model, [self.models.code(m) for m in self.known_models], invert=True)
+            # sorted: codes must not depend on the set's per-process hash order
+            unknown = np.isin(model, [self.models.code(m) for m in sorted(self.known_models)],
+                              invert=True)
             unknown &= model >= 0
             if unknown.any():
                 bad.append(("unknown_model", "model_id not in input.models", unknown))
