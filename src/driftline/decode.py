@@ -300,6 +300,8 @@ class Decoder:
         buf = b"\n".join(messages)
         if buf.count(b"\n") != len(messages) - 1:
             return None  # a message with a raw newline: lines would not map to messages
+        if buf.startswith(b"\xef\xbb\xbf"):
+            return None  # Arrow skips a leading byte-order mark; orjson (and JSON) do not
         try:
             buf.decode("utf-8")
         except UnicodeDecodeError:

@@ -9,12 +9,15 @@ both the same corpus and checks they agree.
 from __future__ import annotations
 
 import math
-from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
-FeatureValue = float | str
+# Strict types: the decoder takes JSON as it is (no "0.5" → 0.5, no true → 1.0), and so
+# does the contract. A JSON integer is a valid number.
+Number = Annotated[float, Strict()]
+Text = Annotated[str, Strict()]
+FeatureValue = Number | Text
 
 
 class PredictionEvent(BaseModel):
@@ -23,21 +26,32 @@ class PredictionEvent(BaseModel):
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
     event_id: str | None = Field(None, description="Unique id of the prediction (optional).")
-    model_id: str = Field(description="Which model made the prediction.")
-    model_version: str | None = Field(None, description="Version of the model.")
-    timestamp: float | datetime = Field(
-        description="Event time: RFC 3339 string, or epoch seconds / milliseconds (> 1e11 is ms)."
+    model_id: Text = Field(description="Which model made the prediction.")
+    model_version: Text | None = Field(None, description="Version of the model.")
+    timestamp: Number | Text = Field(
+        description="Event time: RFC 3339 string with a UTC offset, or epoch seconds / "
+                    "milliseconds (> 1e11 is ms), finite and not negative."
     )
     features: dict[str, FeatureValue | None] = Field(
         description="Model inputs: numbers (numeric) or strings (categorical); null = missing."
     )
-    prediction: float = Field(description="The model's score or predicted value.")
-    decision: str | None = Field(None, description="The action taken, e.g. 'prioritize'.")
-    segments: dict[str, str] = Field(
-        default_factory=dict, description="Segment keys for per-segment monitoring."
+    prediction: Number = Field(description="The model's score or predicted value.")
+    decision: Text | None = Field(None, description="The action taken, e.g. 'prioritize'.")
+    segments: dict[str, Text | None] = Field(
+        default_factory=dict, description="Segment keys for per-segment monitoring; null = missing."
     )
-    label: float | str | None = Field(None, description="Ground truth, when known.")
-    latency_ms: float | None = Field(None, description="Serving latency in milliseconds.")
+    label: Number | Text | None = Field(
+        None, description="Ground truth, when known (not read by detectors yet).")
+    latency_ms: Number | None = Field(None, description="Serving latency in milliseconds.")
+
+    @field_validator("timestamp")
+    @classmethod
+    def _timestamp(cls, v: float | str) -> float | str:
+        from driftline.decode import parse_timestamp  # one rule for both paths
+
+        if parse_timestamp(v) is None:
+            raise ValueError("not RFC 3339 with an offset, nor a finite, non-negative epoch")
+        return v
 
     @field_validator("features")
     @classmethod
@@ -113,7 +127,7 @@ class IncidentData(BaseModel):
     signal: str
     segment: dict[str, str]
     statistic: str
-    value: float
+    value: float | None = Field(description="null when the statistic is not finite.")
     threshold: float
     direction: Literal["above", "below", "both"]
     p_value: float | None

@@ -48,6 +48,7 @@ DECISION_SLOT = "decision||count_table"
 DEFAULT = "default"
 STATE_FORMAT = "driftline.state/1"
 MAX_FUTURE_SKEW = 86400.0  # an event this far ahead of the stream is a bad timestamp
+RECENT_TIMES = 1000  # event times kept to anchor the far-future check
 
 
 def benjamini_hochberg(p: Sequence[float]) -> np.ndarray:
@@ -139,6 +140,7 @@ class Engine:
         self.memory: dict[str, Memory] = {}
         self.totals = Totals()
         self._count = 0  # running index of valid events, the key of count windows
+        self._recent = np.empty(0, np.float64)  # recent event times (far-future check)
         self._warmup: list[Batch] = []
         self._warmup_keys: list[np.ndarray] = []
         self._warmup_end: float | None = None
@@ -306,9 +308,15 @@ class Engine:
         assert self.windows is not None and self.spec is not None
         if self.spec.kind != "time":
             return batch
-        anchor = self.windows.max_key if np.isfinite(self.windows.max_key) \
-            else float(np.median(batch.timestamp))
-        future = batch.timestamp > anchor + MAX_FUTURE_SKEW
+        # The anchor is the 99th percentile of the recent event times (accepted or not) and
+        # this batch's: one absurd timestamp is rejected instead of dragging the watermark
+        # (and so closing every window) into the future, while a stream that resumes after
+        # a long gap is accepted again after ~1% of the recent sample.
+        ts = batch.timestamp
+        recent = np.concatenate([self._recent, ts])
+        anchor = float(np.quantile(recent, 0.99, method="lower"))
+        self._recent = recent[-RECENT_TIMES:]
+        future = ts > anchor + MAX_FUTURE_SKEW
         if not future.any():
             return batch
         for i in np.flatnonzero(future):
@@ -409,8 +417,10 @@ class Engine:
         assert self.windows is not None and self.decoder is not None
         w = self.windows
         if self._warmup_end is None:
+            # a robust start: one stray ancient timestamp must not become the whole reference
+            # (it still joins the reference, as every event before the cut does)
             first = int(w.pane_ids(keys[:1])[0]) if self.spec and self.spec.kind == "count" \
-                else int(np.floor(float(keys.min()) / w.hop))
+                else int(np.floor(float(np.quantile(keys, 0.01, method="lower")) / w.hop))
             self._warmup_end = (first + w.k * self.config.reference.warmup_windows) * w.hop
         self._warmup.append(batch)
         self._warmup_keys.append(keys)
@@ -560,6 +570,7 @@ class Engine:
             "incidents": self.incidents.snapshot(),
             "memory": {k: m.snapshot() for k, m in self.memory.items()},
             "count": self._count,
+            "recent": self._recent.tolist(),
             "warmup": [b.snapshot() for b in self._warmup],
             "warmup_keys": [k.tolist() for k in self._warmup_keys],
             "warmup_end": self._warmup_end,
@@ -602,6 +613,7 @@ class Engine:
         self.incidents.restore(snap["incidents"])
         self.memory = {k: Memory.restore(v) for k, v in snap["memory"].items()}
         self._count = snap["count"]
+        self._recent = np.asarray(snap["recent"], np.float64)
         self._warmup = [Batch.restore(b) for b in snap["warmup"]]
         self._warmup_keys = [np.asarray(k, np.float64) for k in snap["warmup_keys"]]
         self._warmup_end = snap["warmup_end"]

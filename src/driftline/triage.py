@@ -4,8 +4,8 @@ The statistic alone does not set severity. The score adds up, and the severity
 is read from it (docs/incidents.md states the same rule)::
 
     magnitude   1 at warning level, 2 at critical level
-    extent      +1 when the value is at least twice as far past the critical threshold
-                as the critical threshold is from "no drift" (see ``extent``)
+    extent      +1 when the value is at least twice the critical threshold (for
+                "below" detectors: at most half of it; see ``extent``)
     impact      +2 regulatory, +1 customer or business, +0 internal
     protected   +1 when the monitor's segment key is a protected attribute
     duration    +1 once the breach has lasted ``long_after`` (4) windows

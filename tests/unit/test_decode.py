@@ -61,9 +61,7 @@ class Case:
 
 
 SCHEMA_KNOWN = "documented: the decoder checks the types of the features its schema knows"
-NO_OFFSET = "documented: a timestamp without a UTC offset is ambiguous (bad_timestamp)"
 CONFIG = "config: the model list and the size cap are deployment settings, not the contract"
-LAX = "undocumented: pydantic's lax mode coerces"
 
 CORPUS = [
     # not JSON at all
@@ -89,9 +87,9 @@ CORPUS = [
     Case("null_model_id", body(model_id=None), "missing_field"),
     Case("empty_object", b"{}", "missing_field"),
     # wrong types
-    Case("prediction_as_string", body(prediction="0.5"), "wrong_type", LAX + ' "0.5" to 0.5'),
-    Case("prediction_as_bool", body(prediction=True), "wrong_type", LAX + " true to 1.0"),
-    Case("latency_as_string", body(latency_ms="12"), "wrong_type", LAX + ' "12" to 12.0'),
+    Case("prediction_as_string", body(prediction="0.5"), "wrong_type"),
+    Case("prediction_as_bool", body(prediction=True), "wrong_type"),
+    Case("latency_as_string", body(latency_ms="12"), "wrong_type"),
     Case("model_id_object", body(model_id={"name": "m"}), "wrong_type"),
     Case("model_id_number", body(model_id=7), "wrong_type"),
     Case("model_version_number", body(model_version=2), "wrong_type"),
@@ -102,8 +100,7 @@ CORPUS = [
     Case("segment_value_number", body(segments={"region": 3}), "wrong_type"),
     Case("numeric_feature_as_string", body(features={"x": "1.5", "color": "red"}), "wrong_type",
          SCHEMA_KNOWN, documented=True),
-    Case("numeric_feature_as_bool", body(features={"x": True, "color": "red"}), "wrong_type",
-         LAX + " true to 1.0"),
+    Case("numeric_feature_as_bool", body(features={"x": True, "color": "red"}), "wrong_type"),
     Case("categorical_feature_as_number", body(features={"x": 1.5, "color": 3}), "wrong_type",
          SCHEMA_KNOWN, documented=True),
     Case("duplicate_keys_last_is_wrong_type", GOOD[:-1] + b',"model_id":5}', "wrong_type"),
@@ -115,12 +112,9 @@ CORPUS = [
     Case("1e999_prediction", raw_body(prediction=b"1e999"), "non_finite"),
     Case("1e999_latency", raw_body(latency_ms=b"1e999"), "non_finite"),
     Case("nan_latency", raw_body(latency_ms=b"NaN"), "non_finite"),
-    Case("1e999_timestamp", raw_body(timestamp=b"1e999"), "non_finite",
-         "undocumented: pydantic accepts an infinite epoch"),
-    Case("nan_timestamp", raw_body(timestamp=b"NaN"), "non_finite",
-         "undocumented: pydantic accepts a NaN epoch"),
-    Case("infinity_timestamp", raw_body(timestamp=b"Infinity"), "non_finite",
-         "undocumented: pydantic accepts an infinite epoch"),
+    Case("1e999_timestamp", raw_body(timestamp=b"1e999"), "non_finite"),
+    Case("nan_timestamp", raw_body(timestamp=b"NaN"), "non_finite"),
+    Case("infinity_timestamp", raw_body(timestamp=b"Infinity"), "non_finite"),
     Case("infinity_latency", raw_body(latency_ms=b"Infinity"), "non_finite"),
     Case("nan_prediction", raw_body(prediction=b"NaN"), "non_finite"),
     # timestamps
@@ -131,18 +125,15 @@ CORPUS = [
     Case("epoch_seconds", body(timestamp=EPOCH), None),
     Case("epoch_seconds_int", body(timestamp=int(EPOCH)), None),
     Case("epoch_milliseconds", body(timestamp=int(EPOCH * 1000)), None),
-    Case("no_offset", body(timestamp="2026-02-13T06:00:00"), "bad_timestamp", NO_OFFSET,
-         documented=True),
-    Case("date_only", body(timestamp="2026-02-13"), "bad_timestamp", NO_OFFSET, documented=True),
+    Case("no_offset", body(timestamp="2026-02-13T06:00:00"), "bad_timestamp"),
+    Case("date_only", body(timestamp="2026-02-13"), "bad_timestamp"),
     Case("not_a_date", body(timestamp="yesterday"), "bad_timestamp"),
     Case("impossible_date", body(timestamp="2026-02-30T06:00:00Z"), "bad_timestamp"),
     Case("offset_out_of_range", body(timestamp="2026-02-13T06:00:00+25:00"), "bad_timestamp"),
     Case("timestamp_object", body(timestamp={"s": EPOCH}), "bad_timestamp"),
-    Case("timestamp_bool", body(timestamp=True), "bad_timestamp", LAX + " true to epoch 1.0"),
-    Case("timestamp_negative", body(timestamp=-5), "bad_timestamp",
-         "undocumented: pydantic accepts a negative epoch"),
-    Case("timestamp_numeric_string", body(timestamp=str(int(EPOCH))), "bad_timestamp",
-         LAX + ' "1770962400" to a number'),
+    Case("timestamp_bool", body(timestamp=True), "bad_timestamp"),
+    Case("timestamp_negative", body(timestamp=-5), "bad_timestamp"),
+    Case("timestamp_numeric_string", body(timestamp=str(int(EPOCH))), "bad_timestamp"),
     # models, size, layout
     Case("unknown_model", body(model_id="other"), "unknown_model", CONFIG, documented=True),
     Case("duplicate_keys_last_wins", GOOD[:-1] + b',"model_id":"other"}', "unknown_model", CONFIG,
@@ -160,10 +151,8 @@ CORPUS = [
     Case("unknown_feature_object", body(features={"x": 1.5, "color": "red", "extra": {"a": 1}}),
          None, "documented: features outside the schema are ignored", documented=True),
     Case("label_object", body(label={"a": 1}), None,
-         "undocumented: the decoder does not read label"),
-    Case("null_segment_value", body(segments={"region": None}), None,
-         "undocumented: the decoder takes a null segment value as missing; "
-         "PredictionEvent.segments is dict[str, str]"),
+         "documented: the decoder does not read label (no detector uses it yet)", documented=True),
+    Case("null_segment_value", body(segments={"region": None}), None),
 ]
 BAD = [c for c in CORPUS if c.reason is not None]
 VALID = [c for c in CORPUS if c.reason is None]
@@ -414,8 +403,6 @@ def test_invalid_utf8_is_malformed_json_wherever_it_is(field: str) -> None:
         assert len(batch) == len(messages) - 1
 
 
-@pytest.mark.xfail(strict=True, reason="Arrow skips a byte-order mark at the start of its buffer, "
-                   "orjson rejects it: the verdict depends on the message's place in its batch")
 def test_a_byte_order_mark_is_judged_the_same_wherever_it_sits() -> None:
     """A message starting with a UTF-8 BOM gets the same verdict first in a batch and second."""
     raw, other = b"\xef\xbb\xbf" + GOOD, body(prediction=0.25)

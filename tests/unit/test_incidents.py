@@ -178,8 +178,6 @@ def test_idle_keys_are_forgotten() -> None:
     assert m.tracks == {}
 
 
-@pytest.mark.xfail(strict=True, reason="IncidentData.value is float, but the manager writes a "
-                   "non-finite statistic as null: pydantic raises ValidationError instead")
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_non_finite_statistics_become_null_in_events(value: float) -> None:
     """A NaN or infinite statistic is written as JSON null, never as an invalid number."""
