@@ -27,8 +27,18 @@ test: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit src/driftline
 
-bench: $(STAMP)
-	$(PY) benchmarks/throughput.py
+$(VENV)/.bench-installed: $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e '.[bench]'
+	touch $@
+
+## Quick comparison with evidently, NannyML, river, scipy (< 5 min), then engine throughput.
+bench: $(VENV)/.bench-installed
+	$(PY) -m benchmarks.compare --mode quick
+	if [ -f benchmarks/throughput.py ]; then $(PY) benchmarks/throughput.py; fi
+
+## The complete comparison tables (docs/benchmarks.md; about half an hour on 2 cores).
+bench-full: $(VENV)/.bench-installed
+	$(PY) -m benchmarks.compare --mode full
 
 clean:
 	rm -rf $(VENV) out build dist
