@@ -27,7 +27,7 @@ class Metrics:
                  segment_cardinality: int = 100) -> None:
         r = self.registry = registry if registry is not None else CollectorRegistry()
         self._segment_cap = segment_cardinality
-        self._segments: set[str] = set()
+        self._segments: dict[str, set[str]] = {}
         self._lock = threading.Lock()
         ns = "driftline"
         self.events = Counter("events", "Events read, by model and outcome (valid, invalid, late).",
@@ -76,8 +76,9 @@ class Metrics:
         self.build_info = Gauge("build_info", "Build information.", ["version"], namespace=ns,
                                 registry=r)
         self.build_info.labels(__version__).set(1)
-        for outcome in ("invalid", "late"):  # present from the start, so rate() sees the first
-            self.events.labels("*", outcome)
+        # invalid events have no trustworthy model: counted under model="*"; present from the
+        # start, so rate() sees the first
+        self.events.labels("*", "invalid")
         for reason in REASONS:  # likewise, and a clean stream shows 0 per reason, not "no data"
             self.dead_letters.labels(reason)
             if reason not in ("late", "cardinality_overflow"):
@@ -89,15 +90,19 @@ class Metrics:
             for severity in ("low", "medium", "high", "critical"):
                 self.incident_events.labels(kind, monitor, severity)
 
-    def segment_label(self, value: str | None) -> str:
-        """The label for a segment value: itself while under the cap, else ``__other__``."""
+    def segment_label(self, value: str | None, key: str = "") -> str:
+        """The label for a segment value: itself while its key is under the cap, else ``__other__``.
+
+        The cap is per segment key, so a flood in one key cannot take the labels of another.
+        """
         if value is None:
             return ALL
         with self._lock:
-            if value in self._segments:
+            seen = self._segments.setdefault(key, set())
+            if value in seen:
                 return value
-            if len(self._segments) < self._segment_cap:
-                self._segments.add(value)
+            if len(seen) < self._segment_cap:
+                seen.add(value)
                 return value
         return OTHER
 
@@ -110,8 +115,7 @@ class Metrics:
         for reason, n in reasons.items():
             self.dead_letters.labels(reason).inc(n)
             if reason == "late":
-                self.late.inc(n)
-                self.events.labels("*", "late").inc(n)
+                self.late.inc(n)  # events_total{outcome="late"} is counted per model by the engine
             elif reason != "cardinality_overflow":
                 self.invalid.labels(reason).inc(n)
                 self.events.labels("*", "invalid").inc(n)

@@ -141,6 +141,7 @@ class Engine:
         self.totals = Totals()
         self._count = 0  # running index of valid events, the key of count windows
         self._recent = np.empty(0, np.float64)  # recent event times (far-future check)
+        self._models_seen: set[int] = set()
         self._warmup: list[Batch] = []
         self._warmup_keys: list[np.ndarray] = []
         self._warmup_end: float | None = None
@@ -341,6 +342,7 @@ class Engine:
                                                    "behind the watermark",
                                                    int(batch.positions[i]), int(batch.partitions[i])))
             self.totals.late += int(late.sum())
+            self._count_outcome(batch.model[late], "late")
             keep = ~late
             batch, keys = batch.take(keep), keys[keep]
         self.totals.valid += len(batch)
@@ -355,12 +357,20 @@ class Engine:
             self._update_panes(g, batch, g.windows.pane_ids(keys))
             g.windows.observe(float(keys.max()))
 
-    def _count_models(self, batch: Batch) -> None:
+    def _count_outcome(self, model_codes: np.ndarray, outcome: str) -> None:
         assert self.decoder is not None
-        codes, counts = np.unique(batch.model, return_counts=True)
+        codes, counts = np.unique(model_codes, return_counts=True)
         for c, n in zip(codes, counts, strict=True):
             name = self.decoder.models.names[c] if c >= 0 else "unknown"
-            self.metrics.events.labels(name, "valid").inc(int(n))
+            self.metrics.events.labels(name, outcome).inc(int(n))
+
+    def _count_models(self, batch: Batch) -> None:
+        assert self.decoder is not None
+        self._count_outcome(batch.model, "valid")
+        for code in np.unique(batch.model):  # late series exist at 0 once a model is seen
+            if code >= 0 and code not in self._models_seen:
+                self._models_seen.add(int(code))
+                self.metrics.events.labels(self.decoder.models.names[code], "late")
         models = self.decoder.models.names
         for key, col in batch.segments.items():
             names = self.decoder.segment_values[key].names
@@ -371,7 +381,7 @@ class Engine:
             for pair, n in zip(pairs, counts, strict=True):
                 m, c = divmod(int(pair), len(names) + 1)
                 self.metrics.segment_events.labels(
-                    models[m], key, self.metrics.segment_label(names[c])).inc(int(n))
+                    models[m], key, self.metrics.segment_label(names[c], key)).inc(int(n))
 
     def _update_panes(self, group: Group, batch: Batch, panes: np.ndarray) -> None:
         assert self.decoder is not None
@@ -526,10 +536,12 @@ class Engine:
         q = benjamini_hochberg([pending[i][2].p_value for i in tested])  # type: ignore[misc]
         qvals: dict[int, float] = dict(zip(tested, q.tolist(), strict=True))
         events: list[dict[str, Any]] = []
+        # segments folded into one label (beyond the metric cap) share a series: it shows the
+        # worst of them, so a breach cannot be overwritten by a clean segment of the same label
+        gauges: dict[tuple[str, str, str, str, str], tuple[int, float]] = {}
         for i, (m, model, e) in enumerate(pending):
-            seg_label = self.metrics.segment_label(e.segment)
-            self.metrics.statistic.labels(m.name, model, m.detector.name, m.cfg.signal,
-                                          seg_label).set(e.value)
+            labels = (m.name, model, m.detector.name, m.cfg.signal,
+                      self.metrics.segment_label(e.segment, m.cfg.segment_by or ""))
             level: int | None
             if not self._sufficient(m, e):
                 level = None
@@ -537,8 +549,9 @@ class Engine:
                 level = max(1, m.level(e.value)) if e.details.get("latched") else 0
             else:
                 level = m.level(e.value) if qvals.get(i, 1.0) <= alpha else 0
-            self.metrics.breach.labels(m.name, model, m.detector.name, m.cfg.signal, seg_label,
-                                       m.direction).set(level or 0)
+            shown = gauges.get(labels)
+            if shown is None or (level or 0) > shown[0]:
+                gauges[labels] = (level or 0, e.value)
             finding = Finding(
                 monitor=m.cfg, model=model, signal=m.cfg.signal,
                 segment={m.cfg.segment_by: e.segment} if m.cfg.segment_by and e.segment else {},
@@ -552,6 +565,10 @@ class Engine:
                 self.totals.incidents[f"{kind}:{m.detector.name}:{ev['data']['severity']}"] += 1
                 self.metrics.incident_events.labels(kind, m.name, ev["data"]["severity"]).inc()
                 events.append(ev)
+        directions = {m.name: m.direction for m, _, _ in pending}
+        for labels, (level, value) in gauges.items():
+            self.metrics.statistic.labels(*labels).set(value)
+            self.metrics.breach.labels(*labels, directions[labels[0]]).set(level)
         return events
 
     # -- checkpoint --------------------------------------------------------------------
