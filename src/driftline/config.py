@@ -110,7 +110,8 @@ class ReferenceConfig(_Strict):
 class Limits(_Strict):
     segment_cardinality: int = Field(200, gt=0, description="Distinct values per segment key.")
     category_cardinality: int = Field(500, gt=0, description="Distinct values per categorical.")
-    metric_segment_cardinality: int = Field(100, gt=0, description="Segment label values exported per segment key.")
+    metric_segment_cardinality: int = Field(
+        100, gt=0, description="Segment label values exported per segment key.")
     models: int = Field(100, gt=0)
 
 
