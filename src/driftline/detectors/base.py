@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from driftline.detectors.sketches import FloatArray, IntArray, Sketch
+from driftline.detectors.sketches import CountTable, FloatArray, IntArray, QuantileHistogram, Sketch
 
 Direction = Literal["above", "below"]
 
@@ -82,6 +82,44 @@ class Detector(ABC):
     @abstractmethod
     def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
         """Compare ``current`` with ``reference``, one evaluation per segment in ``ctx``."""
+
+
+class QuantileDetector(Detector):
+    """A detector of a numeric signal read on the shared reference-quantile histogram.
+
+    Subclasses are dataclasses with a ``grid`` field: detectors with equal grids
+    (PSI and KS by default) share one histogram per signal.
+    """
+
+    grid: int
+    input_kind: ClassVar = "numeric"
+
+    def sketch_key(self) -> Hashable:
+        return ("quantile_histogram", self.grid)
+
+    def new_sketch(self, reference: Sketch | None = None) -> QuantileHistogram:
+        if reference is None:
+            return QuantileHistogram.fit(np.empty(0), self.grid)
+        assert isinstance(reference, QuantileHistogram)
+        return reference.empty()
+
+    def fit(self, values: FloatArray | IntArray, segments: IntArray | None) -> QuantileHistogram:
+        values = np.asarray(values, np.float64)
+        sketch = QuantileHistogram.fit(values, self.grid)
+        sketch.update(values, segments)
+        return sketch
+
+
+class CountDetector(Detector):
+    """A detector reading a per-segment count table (categories, outcomes or volumes)."""
+
+    table: ClassVar[str] = "count_table"
+
+    def sketch_key(self) -> Hashable:
+        return (self.table,)
+
+    def new_sketch(self, reference: Sketch | None = None) -> CountTable:
+        return CountTable()
 
 
 def segment_rows(ctx: EvalContext) -> Sequence[tuple[int | None, str | None]]:

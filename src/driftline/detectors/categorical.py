@@ -23,16 +23,14 @@ would flag trivial differences on large windows.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats
 from scipy.spatial import distance
 
 from driftline.detectors.base import (
-    Detector,
+    CountDetector,
     EvalContext,
     Evaluation,
     reference_row,
@@ -40,6 +38,7 @@ from driftline.detectors.base import (
 )
 from driftline.detectors.psi import psi_value
 from driftline.detectors.sketches import CountTable, FloatArray, IntArray, Sketch
+from driftline.detectors.stats import chi2_homogeneity
 
 UNSEEN = "__unseen__"
 
@@ -56,14 +55,8 @@ def fold_unseen(ref: IntArray, cur: IntArray, names: list[str]) -> tuple[IntArra
     return r, c, [n for n, s in zip(names, seen, strict=True) if s] + [UNSEEN]
 
 
-class _Categorical(Detector):
+class _Categorical(CountDetector):
     input_kind: ClassVar = "categorical"
-
-    def sketch_key(self) -> Hashable:
-        return ("count_table",)
-
-    def new_sketch(self, reference: Sketch | None = None) -> CountTable:
-        return CountTable()
 
     def score(self, ref: IntArray, cur: IntArray) -> tuple[float, float | None, FloatArray, dict[str, Any]]:
         raise NotImplementedError
@@ -89,18 +82,6 @@ class _Categorical(Detector):
 
 def _shares(x: IntArray) -> FloatArray:
     return np.asarray(x, np.float64) / max(float(x.sum()), 1.0)
-
-
-def chi2_homogeneity(ref: IntArray, cur: IntArray) -> tuple[float, float, int]:
-    """Pearson chi-square of the 2×K table, dropping empty columns (as scipy requires)."""
-    table = np.vstack([ref, cur]).astype(np.float64)
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
-        return 0.0, 1.0, 0
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0) / table.sum()
-    chi2 = float(((table - expected) ** 2 / expected).sum())
-    dof = table.shape[1] - 1
-    return chi2, float(stats.chi2.sf(chi2, dof)), dof
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,16 @@ test of the group against the most-selected group.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from driftline.detectors.base import Detector, EvalContext, Evaluation, segment_rows
+from driftline.detectors.base import CountDetector, EvalContext, Evaluation, segment_rows
 from driftline.detectors.segment_rate import trials_successes, two_proportion_z
 from driftline.detectors.sketches import CountTable, Sketch
 
 
 @dataclass(frozen=True)
-class DisparateImpact(Detector):
+class DisparateImpact(CountDetector):
     """Selection-rate ratio of each group to the most-selected group (4/5 rule)."""
 
     min_group: int = 30
@@ -38,12 +37,6 @@ class DisparateImpact(Detector):
     direction: ClassVar = "below"
     default_thresholds: ClassVar[tuple[float, float]] = (0.8, 0.65)
     input_kind: ClassVar = "binary"
-
-    def sketch_key(self) -> Hashable:
-        return ("count_table",)
-
-    def new_sketch(self, reference: Sketch | None = None) -> CountTable:
-        return CountTable()
 
     def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
         assert isinstance(current, CountTable)

@@ -24,7 +24,6 @@ Kolmogorov distribution at ``round(n·m/(n+m))``, as ``ks_2samp(method="asymp")`
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -32,13 +31,13 @@ import numpy as np
 from scipy import stats
 
 from driftline.detectors.base import (
-    Detector,
     EvalContext,
     Evaluation,
+    QuantileDetector,
     reference_row,
     segment_rows,
 )
-from driftline.detectors.sketches import FloatArray, IntArray, QuantileHistogram, Sketch
+from driftline.detectors.sketches import IntArray, QuantileHistogram, Sketch
 
 
 def ks_from_counts(ref: IntArray, cur: IntArray) -> tuple[float, int, float]:
@@ -63,7 +62,7 @@ def ks_p_value(d: float, n: int, m: int) -> float:
 
 
 @dataclass(frozen=True)
-class KS(Detector):
+class KS(QuantileDetector):
     """Kolmogorov–Smirnov D of a numeric signal, read on a reference-quantile grid."""
 
     grid: int = 1000
@@ -72,20 +71,6 @@ class KS(Detector):
     statistic: ClassVar[str] = "ks_d"
     default_thresholds: ClassVar[tuple[float, float]] = (0.1, 0.2)
     input_kind: ClassVar = "numeric"
-
-    def sketch_key(self) -> Hashable:
-        return ("quantile_histogram", self.grid)
-
-    def new_sketch(self, reference: Sketch | None = None) -> QuantileHistogram:
-        if reference is None:
-            return QuantileHistogram.fit(np.empty(0), self.grid)
-        assert isinstance(reference, QuantileHistogram)
-        return reference.empty()
-
-    def fit(self, values: FloatArray | IntArray, segments: IntArray | None) -> QuantileHistogram:
-        sketch = QuantileHistogram.fit(np.asarray(values, np.float64), self.grid)
-        sketch.update(np.asarray(values, np.float64), segments)
-        return sketch
 
     def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
         assert isinstance(current, QuantileHistogram)

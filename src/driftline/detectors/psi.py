@@ -29,21 +29,20 @@ directly because the coarse quantiles are a subset of the fine ones.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
 
 from driftline.detectors.base import (
-    Detector,
     EvalContext,
     Evaluation,
+    QuantileDetector,
     reference_row,
     segment_rows,
 )
 from driftline.detectors.sketches import FloatArray, IntArray, QuantileHistogram, Sketch
+from driftline.detectors.stats import chi2_homogeneity
 
 
 def psi_value(ref_counts: FloatArray | IntArray, cur_counts: FloatArray | IntArray,
@@ -59,19 +58,8 @@ def psi_value(ref_counts: FloatArray | IntArray, cur_counts: FloatArray | IntArr
     return float(contrib.sum()), contrib
 
 
-def homogeneity_p_value(ref_counts: IntArray, cur_counts: IntArray) -> float:
-    """Pearson chi-square test that two count vectors come from one distribution."""
-    table = np.vstack([ref_counts, cur_counts]).astype(np.float64)
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
-        return 1.0
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0) / table.sum()
-    chi2 = float(((table - expected) ** 2 / expected).sum())
-    return float(stats.chi2.sf(chi2, table.shape[1] - 1))
-
-
 @dataclass(frozen=True)
-class PSI(Detector):
+class PSI(QuantileDetector):
     """PSI of a numeric signal against reference-quantile bins."""
 
     bins: int = 10
@@ -86,20 +74,6 @@ class PSI(Detector):
     def __post_init__(self) -> None:
         if self.bins < 2 or self.grid % self.bins:
             raise ValueError(f"grid ({self.grid}) must be a multiple of bins ({self.bins})")
-
-    def sketch_key(self) -> Hashable:
-        return ("quantile_histogram", self.grid)
-
-    def new_sketch(self, reference: Sketch | None = None) -> QuantileHistogram:
-        if reference is None:
-            return QuantileHistogram.fit(np.empty(0), self.grid)
-        assert isinstance(reference, QuantileHistogram)
-        return reference.empty()
-
-    def fit(self, values: FloatArray | IntArray, segments: IntArray | None) -> QuantileHistogram:
-        sketch = QuantileHistogram.fit(np.asarray(values, np.float64), self.grid)
-        sketch.update(np.asarray(values, np.float64), segments)
-        return sketch
 
     def coarse(self, counts: IntArray) -> IntArray:
         return counts.reshape(self.bins, -1).sum(axis=1)
@@ -121,7 +95,7 @@ class PSI(Detector):
             value, contrib = psi_value(ref, cur, self.epsilon)
             out.append(Evaluation(
                 detector=self.name, statistic=self.statistic, value=value,
-                p_value=homogeneity_p_value(ref, cur),
+                p_value=chi2_homogeneity(ref, cur)[1],
                 n_reference=int(ref.sum()), n_current=int(cur.sum()), segment=name,
                 top_contributors=_top_bins(contrib, ref, cur, edges),
                 details={"reference_scope": scope, "bins": self.bins},

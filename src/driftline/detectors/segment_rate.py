@@ -22,14 +22,13 @@ that sees a region being deprioritized while the aggregate rate barely moves.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 from scipy import stats
 
-from driftline.detectors.base import Detector, EvalContext, Evaluation, segment_rows
+from driftline.detectors.base import CountDetector, EvalContext, Evaluation, segment_rows
 from driftline.detectors.sketches import CountTable, Sketch
 
 
@@ -51,7 +50,7 @@ def trials_successes(table: CountTable, code: int | None) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class SegmentRate(Detector):
+class SegmentRate(CountDetector):
     """Rate of a 0/1 outcome per segment vs the same segment's reference rate."""
 
     name: ClassVar[str] = "segment_rate"
@@ -59,12 +58,6 @@ class SegmentRate(Detector):
     direction: ClassVar = "both"  # type: ignore[assignment]  # under- and over-serving both matter
     default_thresholds: ClassVar[tuple[float, float]] = (0.05, 0.10)
     input_kind: ClassVar = "binary"
-
-    def sketch_key(self) -> Hashable:
-        return ("count_table",)
-
-    def new_sketch(self, reference: Sketch | None = None) -> CountTable:
-        return CountTable()
 
     def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
         assert isinstance(current, CountTable) and isinstance(reference, CountTable)

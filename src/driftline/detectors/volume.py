@@ -17,18 +17,17 @@ at least ``min_expected`` were expected — is reported with ``details.silent``.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import ClassVar
 
 from scipy import stats
 
-from driftline.detectors.base import Detector, EvalContext, Evaluation, segment_rows
+from driftline.detectors.base import CountDetector, EvalContext, Evaluation, segment_rows
 from driftline.detectors.sketches import CountTable, Sketch
 
 
 @dataclass(frozen=True)
-class SegmentVolume(Detector):
+class SegmentVolume(CountDetector):
     """Current share of traffic per segment over its reference share."""
 
     min_expected: float = 20.0
@@ -38,12 +37,7 @@ class SegmentVolume(Detector):
     direction: ClassVar = "below"
     default_thresholds: ClassVar[tuple[float, float]] = (0.5, 0.2)
     input_kind: ClassVar = "volume"
-
-    def sketch_key(self) -> Hashable:
-        return ("volume",)
-
-    def new_sketch(self, reference: Sketch | None = None) -> CountTable:
-        return CountTable()
+    table: ClassVar[str] = "volume"
 
     def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
         assert isinstance(current, CountTable) and isinstance(reference, CountTable)
