@@ -1,0 +1,653 @@
+"""The Kafka run loop (``driftline run``): consume, detect, and commit exactly once.
+
+State model: one ``Engine`` per assigned input partition (the input is partitioned by
+``model_id``, so a model's events meet in one engine). Its checkpoint — ``snapshot()`` and the
+next offset — lives in a compacted changelog topic under ``<group>/<topic>/<partition>``.
+
+Every ``kafka.commit_interval`` (and on revoke, SIGTERM and idle exit) ``commit`` runs ONE
+transaction holding the incident CloudEvents, the dead letters, the checkpoints of the
+partitions whose state changed, and the consumer offsets (``send_offsets_to_transaction``).
+The offsets advance only together with the state that covers them. When a transaction fails
+everything is rewound to the last committed checkpoint (engines restored, consumer re-seeked)
+and the same input is processed again: the engine is deterministic, so the same incidents
+with the same CloudEvent ids come out.
+
+On assignment a partition's engine is restored from the changelog (read_committed, up to its
+end) and consumption resumes at the checkpoint's offset, which equals the group's committed
+offset (both are written by one transaction). With the eager protocol every rebalance revokes
+everything: the states committed on revoke are kept ("parked") and reused when the partition
+comes back at the same committed offset, so no changelog read is needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from driftline.config import Config, parse_duration
+from driftline.errors import CheckpointError, SinkError, SourceError
+from driftline.io.checkpoint import Checkpoint, changelog_key, decode, encode, to_records
+from driftline.io.kafka_settings import client_settings, overridden, redact, secret_keys
+from driftline.io.kafka_sink import (
+    CHANGELOG_CONFIG,
+    Record,
+    TransactionalSink,
+    TransactionError,
+    admin_client,
+    dead_letter_record,
+    ensure_topics,
+    incident_record,
+    partitions_of,
+)
+from driftline.io.kafka_source import ChangelogReader, KafkaSource, PartitionBatch, start_offset
+from driftline.logging import get_logger
+from driftline.metrics import Metrics
+from driftline.pipeline import Engine, Output
+
+LAG_EVERY = 5.0  # seconds between consumer lag/position updates
+PRIME_SECONDS = 10.0  # a new engine waits this long for batch_size events to infer its schema
+PENDING_RECORDS_MAX = 50_000  # commit early when this much output is waiting
+COMMIT_RETRY_SECONDS = 120.0  # keep retrying one commit through a broker outage this long
+FENCED_MAX = 3  # producer recreations within FENCED_WINDOW before giving up
+FENCED_WINDOW = 120.0
+POLL_TIMEOUT = 0.1
+
+
+@dataclass
+class Part:
+    """One assigned input partition: its engine, committed base, progress and pending output."""
+
+    partition: int
+    engine: Engine
+    base_offset: int | None  # the offset the last committed state ends at (None: not yet known)
+    base_blob: bytes | None  # that state, encoded (None: a fresh engine)
+    next_offset: int | None  # the position after the last processed message
+    dirty: bool = False  # state changed since the last commit
+    incidents: list[dict[str, Any]] = field(default_factory=list)
+    dead: list[Record] = field(default_factory=list)
+    held: list[PartitionBatch] = field(default_factory=list)  # waiting to start a new engine
+    held_since: float | None = None
+
+    @property
+    def held_count(self) -> int:
+        return sum(len(b) for b in self.held)
+
+
+@dataclass
+class Stats:
+    consumed: int = 0
+    commits: int = 0
+    failed_commits: int = 0
+    incidents_published: int = 0
+    dead_letters_published: int = 0
+    restored: int = 0
+    first_message: float | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+class Sidecar:
+    """``driftline run``: the consume → detect → transactional commit loop."""
+
+    def __init__(self, config: Config, *, reference: Any = None,
+                 reference_events: list[bytes] | None = None, window: str | None = None,
+                 metrics: Metrics | None = None, instance_id: str | None = None,
+                 until_idle: float | None = None, shutdown_timeout: float = 30.0,
+                 stop_when: Callable[[Sidecar], bool] | None = None) -> None:
+        self.config = config
+        k = self.kcfg = config.kafka
+        self.log = get_logger("driftline.run")
+        self.metrics = metrics if metrics is not None else Metrics(
+            segment_cardinality=config.limits.metric_segment_cardinality)
+        self.reference, self.reference_events, self.window = reference, reference_events, window
+        self.topic = k.input_topic
+        self.group = k.group_id
+        static_id = k.settings.get("group.instance.id") or \
+            (k.settings.get("consumer") or {}).get("group.instance.id")
+        self.instance_id = instance_id or (str(static_id) if static_id else config.instance)
+        self.transactional_id = k.transactional_id or f"driftline-{self.group}-{self.instance_id}"
+        self.batch_size = k.batch_size
+        self.commit_interval = parse_duration(k.commit_interval)
+        self.until_idle = until_idle
+        self.shutdown_timeout = shutdown_timeout
+        self.stop_when = stop_when
+        self.parts: dict[int, Part] = {}
+        self.parked: dict[int, Part] = {}
+        self.stats = Stats()
+        self.changelog_partitions = 1
+        self._stop: str | None = None
+        self._stop_at: float | None = None
+        self._fatal: KafkaError | None = None
+        self._fenced: list[float] = []
+        self._last_activity = time.monotonic()
+        self._joined = False  # idle only counts once the group has given us an assignment
+        self._quiet: dict[int, float] = {}
+        self._watchdog: threading.Timer | None = None
+        self.source = KafkaSource(k, self.log, error_cb=self._client_error)
+        self.sink = TransactionalSink(k, self.transactional_id, self.log,
+                                      error_cb=self._client_error)
+        self.changelog = ChangelogReader(k, k.changelog_topic, self.log)
+
+    # -- life cycle ----------------------------------------------------------------------------
+    def run(self, install_signals: bool = True) -> dict[str, Any]:
+        """Run until stopped (SIGTERM/SIGINT, ``stop_when``) or idle; returns the summary."""
+        previous = self._install_signals() if install_signals else {}
+        try:
+            self._start()
+            while self._stop is None:
+                self._step()
+                now = time.monotonic()
+                if self.until_idle is not None and self._joined \
+                        and now - self._last_activity >= self.until_idle \
+                        and self._brokers_reachable():
+                    if self._drain():
+                        self.log.info("idle: everything committed, exiting",
+                                      idle_seconds=self.until_idle)
+                        break
+                    self._last_activity = now
+                if self.stop_when is not None and self.stop_when(self):
+                    self.request_stop("stop_when")
+            if self._stop is not None:
+                self.log.info("stopping", reason=self._stop)
+                self._flush_held()
+                self.commit(deadline=self._shutdown_deadline())
+        finally:
+            self._close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+        return self.summary()
+
+    def request_stop(self, reason: str) -> None:
+        """Finish the batch in hand, commit, close (bounded by ``shutdown_timeout``)."""
+        if self._stop is None:
+            self._stop = reason
+            self._stop_at = time.monotonic()
+
+    def _shutdown_deadline(self) -> float:
+        start = self._stop_at if self._stop_at is not None else time.monotonic()
+        return start + max(1.0, self.shutdown_timeout - 5.0)
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+
+        def handler(signum: int, _frame: Any) -> None:
+            name = signal.Signals(signum).name
+            if self._stop is not None:
+                self.log.error("second signal: exiting without commit", signal=name)
+                os._exit(128 + signum)
+            self.request_stop(name)
+            self._watchdog = threading.Timer(self.shutdown_timeout, self._hard_exit)
+            self._watchdog.daemon = True
+            self._watchdog.start()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, handler)
+        return previous
+
+    def _hard_exit(self) -> None:
+        self.log.error("shutdown did not finish in time; exiting without commit",
+                       timeout_seconds=self.shutdown_timeout)
+        os._exit(3)
+
+    def _give_up(self) -> bool:
+        """Retry loops stop once a requested shutdown has used up its time."""
+        return self._stop is not None and time.monotonic() > self._shutdown_deadline()
+
+    def _start(self) -> None:
+        k = self.kcfg
+        secrets = secret_keys(k)
+        for role in ("consumer", "producer"):
+            for key in overridden(k, role):  # type: ignore[arg-type]
+                self.log.warning("setting overridden: driftline needs it for exactly-once",
+                                 setting=key, client=role)
+        self.log.info("kafka", input_topic=self.topic, group_id=self.group,
+                      instance_id=self.instance_id, transactional_id=self.transactional_id,
+                      consumer=redact(self.source.settings, secrets),
+                      producer=redact(self.sink.settings, secrets),
+                      admin=redact(client_settings(k, "admin"), secrets))
+        admin = admin_client(k, self.log)
+        while True:
+            try:
+                n_input = partitions_of(admin, self.topic)
+                if n_input is None:
+                    self.log.warning("input topic does not exist (yet); waiting for it",
+                                     topic=self.topic)
+                n = n_input or 1
+                ensure_topics(admin, {k.incident_topic: (n, {}), k.dead_letter_topic: (n, {}),
+                                      k.changelog_topic: (n, CHANGELOG_CONFIG)}, self.log)
+                self.changelog_partitions = partitions_of(admin, k.changelog_topic) or 1
+                break
+            except (KafkaException, SinkError) as exc:
+                if self._give_up() or self._stop is not None:
+                    raise SourceError(f"brokers unavailable at start-up: {exc}") from exc
+                self.log.warning("brokers unavailable, retrying", error=str(exc))
+                time.sleep(1.0)
+        self.sink.start(self._give_up)
+        self.source.open(self._on_assign, self._on_revoke, self._on_lost)
+        self._next_commit = time.monotonic() + self.commit_interval
+        self._next_lag = time.monotonic() + LAG_EVERY
+
+    def _close(self) -> None:
+        try:
+            self.source.close()  # eager protocol: revokes (and commits, if anything is left)
+        except (KafkaException, RuntimeError) as exc:
+            self.log.warning("consumer close failed", error=str(exc))
+        self.sink.close()
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _step(self) -> None:
+        try:
+            batches, errors = self.source.poll(self.batch_size, POLL_TIMEOUT)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            if isinstance(err, KafkaError) and err.fatal():
+                raise SourceError(f"consumer failed: {err}") from exc
+            self.log.warning("consume failed", error=str(exc))
+            batches, errors = {}, []
+        for err in errors:
+            self._client_error(err)
+        if self._fatal is not None:
+            raise SourceError(f"consumer failed: {self._fatal}")
+        now = time.monotonic()
+        if batches:
+            self._last_activity = now
+            if self.stats.first_message is None:
+                self.stats.first_message = now
+            for p, pb in batches.items():
+                self._accept(p, pb, now)
+            self._set_open_incidents()
+        self._prime_due(now)
+        pending = sum(len(p.incidents) + len(p.dead) for p in self.parts.values())
+        if now >= self._next_commit or pending >= PENDING_RECORDS_MAX:
+            self.commit()
+            done = time.monotonic()
+            # time blocked in a commit (a broker away) is not time without new events
+            self._last_activity += max(0.0, done - now - 1.0)
+            self._next_commit = done + self.commit_interval
+        self.sink.poll()  # serve the producer's log and error callbacks
+        if now >= self._next_lag:
+            self._update_lag()
+            self._next_lag = now + LAG_EVERY
+
+    def _accept(self, p: int, pb: PartitionBatch, now: float) -> None:
+        part = self.parts.get(p)
+        if part is None:
+            return  # a message of a partition no longer ours (fetched before a revoke)
+        if part.held:
+            pb = pb.after(int(part.held[-1].offsets[-1]) + 1)
+        elif part.next_offset is not None:
+            pb = pb.after(part.next_offset)  # what a rewind re-reads, from before the seek
+        if not len(pb):
+            return
+        self.stats.consumed += len(pb)
+        if part.base_offset is None:
+            part.base_offset = int(pb.offsets[0])
+        if part.engine.decoder is None:
+            # a new engine infers the schema (and an 'auto' window) from its first batch:
+            # give it a full one, as replay does, rather than whatever the first fetch held
+            part.held.append(pb)
+            if part.held_since is None:
+                part.held_since = now
+            if part.held_count >= self.batch_size:
+                self._release(part)
+            return
+        self._feed(part, pb)
+
+    def _release(self, part: Part) -> None:
+        if part.held:
+            held, part.held, part.held_since = part.held, [], None
+            self._feed(part, PartitionBatch.concat(held))
+
+    def _prime_due(self, now: float) -> None:
+        for part in self.parts.values():
+            if part.held_since is not None and now - part.held_since >= PRIME_SECONDS:
+                self._release(part)
+
+    def _flush_held(self) -> None:
+        for part in self.parts.values():
+            self._release(part)
+
+    def _feed(self, part: Part, pb: PartitionBatch) -> None:
+        out = part.engine.process(pb.values, pb.offsets,
+                                  np.full(len(pb), pb.partition, np.int64))
+        part.next_offset = int(pb.offsets[-1]) + 1
+        part.dirty = True
+        self._collect(part, out, pb)
+
+    def _collect(self, part: Part, out: Output, pb: PartitionBatch | None) -> None:
+        for ev in out.incidents:
+            part.incidents.append(self.label(ev))
+        topic = self.kcfg.dead_letter_topic
+        for d in out.dead_letters:
+            key = pb.key_at(d.position) if pb is not None else None
+            part.dead.append(dead_letter_record(topic, d, self.topic, key))
+
+    def label(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Name the Kafka source in an incident's positions (the engine knows only offsets)."""
+        data = event.get("data") or {}
+        data["source_positions"] = [dict(pos, source="kafka", topic=self.topic)
+                                    for pos in data.get("source_positions") or ()]
+        return event
+
+    def _brokers_reachable(self) -> bool:
+        """No new events only means idle if the brokers answer (not during an outage)."""
+        try:
+            if self.parts:
+                p = min(self.parts)
+                self.source.c.get_watermark_offsets(TopicPartition(self.topic, p), timeout=3.0)
+            else:
+                self.source.c.list_topics(self.topic, timeout=3.0)
+            return True
+        except KafkaException as exc:
+            self.log.info("no new events, but the brokers do not answer: not idle",
+                          error=str(exc))
+            self._last_activity = time.monotonic()
+            return False
+
+    def _drain(self) -> bool:
+        """Idle exit: the input has ended; close every complete window and commit it all."""
+        self._flush_held()
+        for part in self.parts.values():
+            if part.engine.decoder is None:
+                continue
+            out = part.engine.finish()
+            part.dirty = True
+            self._collect(part, out, None)
+        self._set_open_incidents()
+        return self.commit()
+
+    # -- the checkpoint: one function, numbered steps ---------------------------------------------
+    def commit(self, deadline: float | None = None) -> bool:
+        """Publish output, checkpoints and offsets in one transaction; rewind if it fails."""
+        todo = [p for p in self.parts.values() if p.dirty or p.incidents or p.dead]
+        if not todo:
+            return True
+        # 1. checkpoints of the partitions whose state changed; offsets only move forward
+        group, topic = self.group, self.topic
+        written: dict[int, tuple[int, bytes]] = {}
+        records: list[Record] = []
+        offsets: list[TopicPartition] = []
+        meta = {"group": group, "topic": topic, "instance": self.instance_id,
+                "written": datetime.now(UTC).isoformat(timespec="seconds")}
+        for part in todo:
+            if not part.dirty:
+                continue
+            offset = part.next_offset
+            if offset is None or (part.base_offset is not None and offset < part.base_offset):
+                raise CheckpointError(f"partition {part.partition}: offset {offset} is behind "
+                                      f"the committed {part.base_offset}")
+            blob = encode(Checkpoint(offset, part.engine.snapshot(),
+                                     dict(meta, partition=part.partition)))
+            written[part.partition] = (offset, blob)
+            cl_partition = part.partition % self.changelog_partitions
+            records += [Record(self.kcfg.changelog_topic, key.encode(), value, headers,
+                               cl_partition)
+                        for key, value, headers in to_records(
+                            changelog_key(group, topic, part.partition), blob)]
+            offsets.append(TopicPartition(topic, part.partition, offset))
+        # 2. the output: incident CloudEvents, then dead letters
+        incidents = [incident_record(self.kcfg.incident_topic, ev)
+                     for part in todo for ev in part.incidents]
+        dead = [r for part in todo for r in part.dead]
+        # 3. one transaction: output + checkpoints + offsets
+        t0 = time.monotonic()
+        if deadline is None:
+            deadline = t0 + COMMIT_RETRY_SECONDS
+        try:
+            self.sink.commit([*incidents, *dead, *records], offsets,
+                             self.source.c.consumer_group_metadata(), deadline, self._give_up)
+        except TransactionError as exc:
+            self.stats.failed_commits += 1
+            if exc.fenced:
+                self._note_fenced()
+            if exc.outcome == "unknown":
+                # commit_transaction was under way: what reached the changelog decides
+                self.log.warning("transaction outcome unknown: reloading the committed state",
+                                 kind=exc.kind, error=str(exc.error))
+                self._reload()
+            else:
+                self.log.warning("transaction failed: rewinding to the last committed state",
+                                 kind=exc.kind, error=str(exc.error))
+                self._rewind()
+            return False
+        # 4. committed: this is now the state to rewind to
+        for part in todo:
+            if part.partition in written:
+                part.base_offset, part.base_blob = written[part.partition]
+            part.dirty = False
+            part.incidents, part.dead = [], []
+        self.stats.commits += 1
+        self.stats.incidents_published += len(incidents)
+        self.stats.dead_letters_published += len(dead)
+        self.log.debug("committed", partitions=sorted(written), incidents=len(incidents),
+                       dead_letters=len(dead), seconds=round(time.monotonic() - t0, 3))
+        return True
+
+    def _note_fenced(self) -> None:
+        now = time.monotonic()
+        self._fenced = [t for t in self._fenced if now - t < FENCED_WINDOW] + [now]
+        if len(self._fenced) > FENCED_MAX:
+            raise SinkError(
+                f"the producer was fenced {len(self._fenced)} times in {FENCED_WINDOW:.0f}s: "
+                f"another process uses transactional.id {self.transactional_id!r}; give every "
+                "replica its own instance (--instance-id, config 'instance')")
+
+    def _rewind(self) -> None:
+        """Back to the last committed checkpoint: engines restored, consumer re-seeked."""
+        for part in self.parts.values():
+            self._reset(part)
+            if part.base_offset is not None:
+                try:
+                    self.source.seek(part.partition, part.base_offset)
+                except KafkaException as exc:  # e.g. the partition is being revoked
+                    self.log.warning("seek failed", partition=part.partition, error=str(exc))
+
+    def _reload(self) -> None:
+        """Rewind to whatever the changelog holds now (the last transaction or the one before)."""
+        found = self._read_checkpoints(sorted(self.parts), {})
+        for p, part in self.parts.items():
+            if p in found:
+                part.base_offset, part.base_blob = found[p][0].offset, found[p][1]
+        self._rewind()
+
+    def _reset(self, part: Part) -> None:
+        state = decode(part.base_blob).state if part.base_blob is not None else None
+        part.engine = self._engine(state)
+        part.next_offset = part.base_offset if part.base_blob is not None else None
+        part.dirty = False
+        part.incidents, part.dead, part.held, part.held_since = [], [], [], None
+
+    def _engine(self, state: dict[str, Any] | None) -> Engine:
+        engine = Engine(self.config, reference=self.reference,
+                        reference_events=self.reference_events, window=self.window,
+                        metrics=self.metrics)
+        if state is not None:
+            engine.restore(state)
+        return engine
+
+    # -- rebalance -------------------------------------------------------------------------------
+    def _on_assign(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
+        t0 = time.monotonic()
+        mine = [tp.partition for tp in tps if tp.topic == self.topic]
+        committed = self.source.committed(consumer, mine, give_up=self._give_up)
+        t1 = time.monotonic()
+        reuse = {p for p in mine if p in self.parked and committed.get(p) is not None
+                 and self.parked[p].base_offset == committed[p]}
+        checkpoints = self._read_checkpoints([p for p in mine if p not in reuse], committed)
+        for tp in tps:
+            p = tp.partition
+            if p in reuse:
+                part = self.parked.pop(p)
+            else:
+                ck = checkpoints.get(p)
+                part = self._restored(p, ck, committed.get(p))
+            tp.offset = start_offset(part.base_offset, None)
+            self.parts[p] = part
+        self.parked.clear()
+        self.source.assign(consumer, tps)
+        self._joined = True
+        self._last_activity = time.monotonic()
+        self.log.info("partitions assigned", partitions=sorted(mine), reused=sorted(reuse),
+                      restored=sorted(p for p in mine if checkpoints.get(p) is not None),
+                      offsets={p: self.parts[p].base_offset for p in mine},
+                      seconds=round(time.monotonic() - t0, 3),
+                      committed_seconds=round(t1 - t0, 3))
+
+    def _restored(self, p: int, ck: tuple[Checkpoint, bytes] | None,
+                  committed: int | None) -> Part:
+        if ck is not None:
+            checkpoint, blob = ck
+            self.stats.restored += 1
+            return Part(p, self._engine(checkpoint.state), checkpoint.offset, blob,
+                        checkpoint.offset)
+        if committed is not None:
+            self.log.warning("no checkpoint for a partition with committed offsets: its state "
+                             "starts empty at the committed offset", partition=p,
+                             offset=committed, changelog=self.kcfg.changelog_topic)
+            return Part(p, self._engine(None), committed, None, None)
+        return Part(p, self._engine(None), None, None, None)
+
+    def _read_checkpoints(self, partitions: list[int], committed: dict[int, int | None],
+                          ) -> dict[int, tuple[Checkpoint, bytes]]:
+        """Each partition's newest committed checkpoint; waits (bounded) until it matches the
+        group's committed offset, which it does unless another transaction is still open."""
+        if not partitions:
+            return {}
+        keys = {p: changelog_key(self.group, self.topic, p) for p in partitions}
+        wait = float(self.sink.settings.get("transaction.timeout.ms", 60000)) / 1000 + 10
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                asm = self.changelog.read({p % self.changelog_partitions for p in partitions},
+                                          keys.values())
+            except SourceError as exc:
+                if self._give_up():
+                    raise
+                self.log.warning("changelog unavailable, retrying", error=str(exc))
+                time.sleep(1.0)
+                continue
+            found: dict[int, tuple[Checkpoint, bytes]] = {}
+            for p, key in keys.items():
+                blob = asm.blob(key)
+                if blob is not None:
+                    found[p] = (decode(blob), blob)
+            stale = [p for p in partitions if committed.get(p) is not None
+                     and (p not in found or found[p][0].offset < committed[p])]  # type: ignore[operator]
+            if not stale or time.monotonic() > deadline or self._give_up():
+                break
+            time.sleep(1.0)
+        for p in stale:
+            self.log.warning("the changelog is behind the committed offset; resuming from the "
+                             "checkpoint (incidents after it may be published again)",
+                             partition=p, committed=committed.get(p),
+                             checkpoint=found[p][0].offset if p in found else None)
+        return found
+
+    def _on_revoke(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
+        gone = [tp.partition for tp in tps if tp.topic == self.topic]
+        ok = self.commit(deadline=self._shutdown_deadline() if self._stop else None)
+        for p in gone:
+            part = self.parts.pop(p, None)
+            self._forget_metrics(p)
+            if ok and part is not None and part.base_offset is not None and not part.held:
+                self.parked[p] = part
+        self.log.info("partitions revoked", partitions=sorted(gone), committed=ok)
+
+    def _on_lost(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
+        gone = [tp.partition for tp in tps if tp.topic == self.topic]
+        for p in gone:  # owned by someone else by now: drop, do not commit
+            self.parts.pop(p, None)
+            self._forget_metrics(p)
+        self.log.warning("partitions lost", partitions=sorted(gone))
+
+    # -- operations ------------------------------------------------------------------------------
+    def _client_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            self._fatal = err
+            self.log.error("kafka client fatal error", error=str(err))
+            return
+        now = time.monotonic()
+        code = err.code()
+        if code in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN,
+                    KafkaError._RESOLVE, KafkaError._TIMED_OUT):
+            self._last_activity = now  # unreachable brokers: not idle, just cut off
+        if now - self._quiet.get(code, -1e9) >= 10.0:  # one line per error kind per 10 s
+            self._quiet[code] = now
+            self.log.warning("kafka client error", error=str(err))
+
+    def _update_lag(self) -> None:
+        for p, part in self.parts.items():
+            pos = part.next_offset if part.next_offset is not None else part.base_offset
+            if pos is None:
+                continue
+            self.metrics.consumer_position.labels(self.topic, str(p)).set(pos)
+            hi = self.source.high_watermark(p)
+            if hi is not None:
+                self.metrics.consumer_lag.labels(self.topic, str(p)).set(max(0, hi - pos))
+
+    def _forget_metrics(self, p: int) -> None:
+        for gauge in (self.metrics.consumer_lag, self.metrics.consumer_position):
+            with contextlib.suppress(KeyError):
+                gauge.remove(self.topic, str(p))
+
+    def _set_open_incidents(self) -> None:
+        counts: Counter[tuple[str, str]] = Counter()
+        monitors: set[str] = set()
+        for part in self.parts.values():
+            counts.update(part.engine.incidents.open_incidents())
+            monitors |= {m.name for m in part.engine.monitors}
+        self.metrics.set_open_incidents(counts, sorted(monitors))
+
+    def summary(self) -> dict[str, Any]:
+        """Totals over the partitions this instance holds (restored state included)."""
+        read = valid = late = windows = 0
+        invalid: Counter[str] = Counter()
+        incidents: dict[str, dict[str, int]] = {}
+        per_partition = {}
+        held = {**self.parked, **self.parts}  # after close() the last states are parked
+        for p, part in sorted(held.items()):
+            t = part.engine.totals
+            read, valid, late, windows = read + t.read, valid + t.valid, late + t.late, \
+                windows + t.windows
+            invalid.update(t.invalid)
+            for key, n in t.incidents.items():
+                kind, detector, severity = key.split(":")
+                slot = incidents.setdefault(kind, {})
+                slot[f"{detector}/{severity}"] = slot.get(f"{detector}/{severity}", 0) + n
+            per_partition[str(p)] = {"read": t.read, "valid": t.valid, "windows": t.windows,
+                                     "next_offset": part.next_offset}
+        s = self.stats
+        elapsed = time.monotonic() - (s.first_message or s.started)
+        return {
+            "events": {"read": read, "valid": valid, "late": late,
+                       "invalid": sum(n for r, n in invalid.items()
+                                      if r not in ("late", "cardinality_overflow")),
+                       "invalid_by_reason": dict(sorted(invalid.items()))},
+            "windows_closed": windows,
+            "incidents": incidents,
+            "partitions": per_partition,
+            "kafka": {"group_id": self.group, "input_topic": self.topic,
+                      "transactional_id": self.transactional_id,
+                      "consumed_this_run": s.consumed, "commits": s.commits,
+                      "failed_commits": s.failed_commits,
+                      "incidents_published": s.incidents_published,
+                      "dead_letters_published": s.dead_letters_published,
+                      "partitions_restored": s.restored,
+                      "producer_recreated": self.sink.recreated},
+            "elapsed_seconds": round(elapsed, 3),
+        }
+

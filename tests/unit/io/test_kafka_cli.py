@@ -1,0 +1,85 @@
+"""The run/produce-demo command line: flags over config, demo keys, incident positions."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import orjson
+
+from driftline.cli import parser
+from driftline.decode import DeadLetter
+from driftline.demo import Scenario
+from driftline.io.kafka_cli import demo_messages, run_config
+from driftline.io.kafka_sink import Record, dead_letter_record, incident_record, paced
+from driftline.sidecar import Sidecar
+
+
+def test_flags_override_the_config_file(tmp_path: Path) -> None:
+    """Every run flag lands on its config key; unset flags leave the file's values."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("kafka:\n  group_id: from-file\n  input_topic: file-topic\n"
+                   "metrics:\n  port: 9200\n")
+    args = parser().parse_args(["run", "--config", str(cfg), "--bootstrap", "k:9",
+                                "--input-topic", "flag-topic", "--metrics-port", "0",
+                                "--dead-letter-topic", "dl", "--until-idle", "2.5"])
+    config = run_config(args)
+    k = config.kafka
+    assert (k.bootstrap, k.input_topic, k.group_id, k.dead_letter_topic) == \
+        ("k:9", "flag-topic", "from-file", "dl")
+    assert config.metrics.port == 0 and args.until_idle == 2.5
+
+
+def test_zero_config_run_uses_the_preset() -> None:
+    """Without --config the config has no monitors: the engine's zero-config preset applies."""
+    config = run_config(parser().parse_args(["run", "--bootstrap", "k:9"]))
+    assert config.monitors == [] and config.kafka.bootstrap == "k:9"
+
+
+def test_demo_messages_are_keyed_by_model_and_spread_over_models() -> None:
+    """--models N renames events round-robin to routing-0…N-1 and keys them by model."""
+    chunk = next(demo_messages(1, Scenario(windows=1), models=3))
+    keys = [k for k, _ in chunk[:6]]
+    assert keys == [b"routing-0", b"routing-1", b"routing-2"] * 2
+    assert all(orjson.loads(v)["model_id"] == k.decode() for k, v in chunk[:6] if k)
+    one = next(demo_messages(1, Scenario(windows=1)))
+    assert {k for k, _ in one} == {b"routing"}
+    by_event = next(demo_messages(1, Scenario(windows=1), partitions_by="event_id"))
+    assert by_event[0][0] == orjson.loads(by_event[0][1])["event_id"].encode()
+    assert next(demo_messages(1, Scenario(windows=1), partitions_by="none"))[0][0] is None
+
+
+def test_paced_rechunks_and_limits_the_rate() -> None:
+    """200-message steps; at 4,000/s, 1,000 messages take about a quarter second."""
+    data = [[(None, b"x")] * 1000]
+    assert [len(c) for c in paced(data, 0)] == [200] * 5
+    t0 = time.monotonic()
+    list(paced(data, 4000))
+    assert 0.15 < time.monotonic() - t0 < 1.0
+
+
+def test_output_records_carry_keys_and_headers() -> None:
+    """Incidents are keyed by incident id as CloudEvents; dead letters keep bytes and origin."""
+    event = {"id": "evt-1", "subject": "inc-9", "data": {}}
+    r = incident_record("inc", event)
+    assert (r.key, dict(r.headers)) == (b"inc-9", {"content-type":
+                                                    b"application/cloudevents+json"})
+    d = dead_letter_record("dl", DeadLetter(b"{bad", "malformed_json", "oops", 41, 3), "in",
+                           b"k")
+    assert d == Record("dl", b"k", b"{bad", [
+        ("reason", b"malformed_json"), ("detail", b"oops"), ("source.topic", b"in"),
+        ("source.partition", b"3"), ("source.offset", b"41")])
+
+
+def test_incident_positions_name_the_kafka_topic() -> None:
+    """The engine's positions (partition, offsets) become Kafka positions of the input topic."""
+    config = run_config(parser().parse_args(["run", "--input-topic", "preds",
+                                             "--instance-id", "x"]))
+    sidecar = Sidecar(config, instance_id="x")  # builds no client until run()
+    assert sidecar.transactional_id == "driftline-driftline-x"
+    event = {"data": {"source_positions": [
+        {"source": "stream", "topic": None, "partition": 2, "path": None,
+         "first_offset": 10, "last_offset": 99}]}}
+    assert sidecar.label(event)["data"]["source_positions"] == [
+        {"source": "kafka", "topic": "preds", "partition": 2, "path": None,
+         "first_offset": 10, "last_offset": 99}]
