@@ -36,7 +36,9 @@ from driftline.config import load_config
 from driftline.demo import Scenario
 from driftline.io.kafka_cli import demo_messages
 from driftline.io.kafka_sink import paced, produce_all
+from driftline.metrics import Metrics
 from driftline.pipeline import Engine
+from driftline.sidecar import Sidecar
 
 if TYPE_CHECKING:
     from kafka_broker import KafkaBroker
@@ -294,9 +296,11 @@ def window_offsets(messages: list[Msg], start: str, end: str) -> tuple[int, int]
 
 # -- the tests ------------------------------------------------------------------------------------
 def test_round_trip_equals_replay(runs: Callable[..., Runs]) -> None:
-    """`run --until-idle` publishes exactly the replay's incidents, citing the right offsets."""
+    """produce-demo, then `run --until-idle`: exactly the replay's incidents, right offsets."""
     r = runs()
-    produce(r.bootstrap, r.topic, demo_stream())
+    subprocess.run([sys.executable, "-m", "driftline.cli", "produce-demo", "--bootstrap",
+                    r.bootstrap, "--topic", r.topic, "--windows", "20", "--seed", "5"],
+                   check=True, timeout=120, capture_output=True)
     proc = r.start("run", "--until-idle", "3")
     summary = r.wait_ok(proc, "run")
 
@@ -444,6 +448,9 @@ def test_poison_messages_go_to_the_dead_letter_topic(runs: Callable[..., Runs]) 
     assert 0.09 < len(expected_reasons) / len(messages) < 0.11
     dead = read_all(r.bootstrap, r.topics["dead"])
     assert Counter(d.headers["reason"].decode() for d in dead) == Counter(expected_reasons)
+    good_values = {v for _, _, v in good}
+    bad_offsets = {m.offset for m in inputs if m.value not in good_values}
+    assert {int(d.headers["source.offset"]) for d in dead} == bad_offsets
     by_offset = {m.offset: m for m in inputs}
     for d in dead:
         src = by_offset[int(d.headers["source.offset"])]
@@ -453,3 +460,38 @@ def test_poison_messages_go_to_the_dead_letter_topic(runs: Callable[..., Runs]) 
         assert d.headers["detail"]
     expected, _ = replay(r.config, inputs, r.topic)
     assert_same_incidents(incidents_of(read_all(r.bootstrap, r.topics["incidents"])), expected)
+
+
+def test_lag_and_position_are_exported_per_partition(kafka_bootstrap: str,
+                                                      kafka_topic_factory: TopicFactory,
+                                                      tmp_path: Path) -> None:
+    """While run consumes, lag and position per partition reach 0 and the partitions' ends."""
+    topic = kafka_topic_factory(partitions=2, prefix="lag")
+    stream = [m for m in demo_stream(models=2) if orjson.loads(m[2])["timestamp"] < 1770963600]
+    produce(kafka_bootstrap, topic, stream)
+    ends = Counter(part for part, _, _ in stream)
+    config = load_config(write_config(tmp_path / "c.yaml", models=["routing-0", "routing-1"]),
+                         **{"kafka.bootstrap": kafka_bootstrap, "kafka.input_topic": topic,
+                            "kafka.group_id": f"g-{uuid.uuid4().hex[:8]}",
+                            "kafka.incident_topic": f"{topic}.incidents",
+                            "kafka.dead_letter_topic": f"{topic}.dead",
+                            "kafka.changelog_topic": f"{topic}.changelog"})
+    metrics = Metrics()
+    seen: dict[str, dict[int, float | None]] = {}
+    deadline = time.monotonic() + 60
+
+    def exported(_: Sidecar) -> bool:
+        get = metrics.registry.get_sample_value
+        labels = [{"topic": topic, "partition": str(p)} for p in (0, 1)]
+        seen["lag"] = {p: get("driftline_consumer_lag", labels[p]) for p in (0, 1)}
+        seen["position"] = {p: get("driftline_consumer_position", labels[p]) for p in (0, 1)}
+        return seen["position"] == {p: float(ends[p]) for p in (0, 1)} or \
+            time.monotonic() > deadline
+
+    summary = Sidecar(config, metrics=metrics, stop_when=exported).run(install_signals=False)
+    assert seen["position"] == {0: ends[0], 1: ends[1]}
+    assert seen["lag"] == {0: 0, 1: 0}
+    assert summary["events"]["read"] == len(stream)
+    # revoked at close: no stale series are left behind
+    assert metrics.registry.get_sample_value("driftline_consumer_lag",
+                                             {"topic": topic, "partition": "0"}) is None
