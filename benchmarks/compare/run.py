@@ -143,9 +143,16 @@ def evaluate_stream(s: Stream, trs: list[ToolRun]) -> dict[str, Any]:
 
 
 def _slim(summary: dict[str, Any]) -> dict[str, Any]:
+    """Drop the per-window statistics; per-event alerts as counts and the first ten indices."""
     extra = summary.get("extra")
     if extra:
         summary["extra"] = {k: v for k, v in extra.items() if k not in BIG_EXTRAS}
+    if summary.get("per_event"):
+        by_col: dict[str, list[int]] = {}
+        for col, i in summary["alerts"]:
+            by_col.setdefault(col, []).append(i)
+        summary["alerts"] = {c: {"count": len(ix), "first": sorted(ix)[:10]}
+                             for c, ix in sorted(by_col.items())}
     return summary
 
 
