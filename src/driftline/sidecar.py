@@ -15,8 +15,8 @@ with the same CloudEvent ids come out.
 On assignment a partition's engine is restored from the changelog (read_committed, up to its
 end) and consumption resumes at the checkpoint's offset, which equals the group's committed
 offset (both are written by one transaction). With the eager protocol every rebalance revokes
-everything: the states committed on revoke are kept ("parked") and reused when the partition
-comes back at the same committed offset, so no changelog read is needed.
+everything: the engines committed on revoke are kept ("parked") and reused, without a restore,
+when the partition comes back and the changelog still holds exactly their checkpoint.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from driftline.config import Config, parse_duration
 from driftline.errors import CheckpointError, SinkError, SourceError
 from driftline.io.checkpoint import Checkpoint, changelog_key, decode, encode, to_records
-from driftline.io.kafka_settings import client_settings, overridden, redact, secret_keys
+from driftline.io.kafka_settings import Role, client_settings, overridden, redact, secret_keys
 from driftline.io.kafka_sink import (
     CHANGELOG_CONFIG,
     Record,
@@ -182,7 +182,7 @@ class Sidecar:
     def _install_signals(self) -> dict[int, Any]:
         if threading.current_thread() is not threading.main_thread():
             return {}
-        previous = {}
+        previous: dict[int, Any] = {}
 
         def handler(signum: int, _frame: Any) -> None:
             name = signal.Signals(signum).name
@@ -210,8 +210,9 @@ class Sidecar:
     def _start(self) -> None:
         k = self.kcfg
         secrets = secret_keys(k)
-        for role in ("consumer", "producer"):
-            for key in overridden(k, role):  # type: ignore[arg-type]
+        roles: tuple[Role, ...] = ("consumer", "producer")
+        for role in roles:
+            for key in overridden(k, role):
                 self.log.warning("setting overridden: driftline needs it for exactly-once",
                                  setting=key, client=role)
         self.log.info("kafka", input_topic=self.topic, group_id=self.group,
@@ -485,16 +486,17 @@ class Sidecar:
         mine = [tp.partition for tp in tps if tp.topic == self.topic]
         committed = self.source.committed(consumer, mine, give_up=self._give_up)
         t1 = time.monotonic()
-        reuse = {p for p in mine if p in self.parked and committed.get(p) is not None
-                 and self.parked[p].base_offset == committed[p]}
-        checkpoints = self._read_checkpoints([p for p in mine if p not in reuse], committed)
+        checkpoints = self._read_checkpoints(mine, committed)
+        # a state committed on revoke is reused only if it is still the changelog's newest
+        # (another member may have held the partition meanwhile, even without new offsets)
+        reuse = {p for p in mine if p in self.parked and p in checkpoints
+                 and self.parked[p].base_blob == checkpoints[p][1]}
         for tp in tps:
             p = tp.partition
             if p in reuse:
                 part = self.parked.pop(p)
             else:
-                ck = checkpoints.get(p)
-                part = self._restored(p, ck, committed.get(p))
+                part = self._restored(p, checkpoints.get(p), committed.get(p))
             tp.offset = start_offset(part.base_offset, None)
             self.parts[p] = part
         self.parked.clear()
@@ -502,7 +504,7 @@ class Sidecar:
         self._joined = True
         self._last_activity = time.monotonic()
         self.log.info("partitions assigned", partitions=sorted(mine), reused=sorted(reuse),
-                      restored=sorted(p for p in mine if checkpoints.get(p) is not None),
+                      restored=sorted(p for p in mine if p in checkpoints and p not in reuse),
                       offsets={p: self.parts[p].base_offset for p in mine},
                       seconds=round(time.monotonic() - t0, 3),
                       committed_seconds=round(t1 - t0, 3))
@@ -511,9 +513,14 @@ class Sidecar:
                   committed: int | None) -> Part:
         if ck is not None:
             checkpoint, blob = ck
+            try:
+                engine = self._engine(checkpoint.state)
+            except CheckpointError as exc:
+                raise CheckpointError(
+                    f"{self.topic}[{p}] in group {self.group!r}: {exc}; run the old config, "
+                    "or start a new state with another --group-id") from exc
             self.stats.restored += 1
-            return Part(p, self._engine(checkpoint.state), checkpoint.offset, blob,
-                        checkpoint.offset)
+            return Part(p, engine, checkpoint.offset, blob, checkpoint.offset)
         if committed is not None:
             self.log.warning("no checkpoint for a partition with committed offsets: its state "
                              "starts empty at the committed offset", partition=p,
@@ -563,7 +570,7 @@ class Sidecar:
         for p in gone:
             part = self.parts.pop(p, None)
             self._forget_metrics(p)
-            if ok and part is not None and part.base_offset is not None and not part.held:
+            if ok and part is not None and part.base_blob is not None and not part.held:
                 self.parked[p] = part
         self.log.info("partitions revoked", partitions=sorted(gone), committed=ok)
 

@@ -87,7 +87,7 @@ def decode(blob: bytes) -> Checkpoint:
     return Checkpoint(int(obj["offset"]), obj["state"], obj.get("meta") or {})
 
 
-Record = tuple[str, bytes, list[tuple[str, bytes]]]
+Record = tuple[str, bytes, list[tuple[str, str | bytes | None]]]
 
 
 def to_records(key: str, ck: Checkpoint | bytes, chunk_size: int = CHUNK_SIZE) -> list[Record]:
@@ -100,10 +100,12 @@ def to_records(key: str, ck: Checkpoint | bytes, chunk_size: int = CHUNK_SIZE) -
             for i, part in enumerate(parts)]
 
 
-def _parse_header(headers: Sequence[tuple[str, bytes | None]] | None) -> tuple[str, int, int]:
+def _parse_header(headers: Sequence[tuple[str, str | bytes | None]] | None,
+                  ) -> tuple[str, int, int]:
     for name, value in headers or ():
         if name == HEADER and value is not None:
-            gen, i, n = value.decode().split(":")
+            text = value.decode() if isinstance(value, bytes) else value
+            gen, i, n = text.split(":")
             return gen, int(i), int(n)
     raise CheckpointError(f"changelog record without a {HEADER} header")
 
@@ -116,7 +118,7 @@ class Assembler:
         self._latest: dict[str, tuple[bytes, tuple[str, int, int]]] = {}
 
     def add(self, key: str, value: bytes | None,
-            headers: Sequence[tuple[str, bytes | None]] | None) -> None:
+            headers: Sequence[tuple[str, str | bytes | None]] | None) -> None:
         m = _CHUNK_KEY.match(key)
         base = m.group(1) if m else key
         if self._wanted is not None and base not in self._wanted:

@@ -94,8 +94,9 @@ def cmd_produce_demo(args: argparse.Namespace) -> int:
     base = load_config(args.config).kafka if args.config else KafkaConfig()
     kcfg = base.model_copy(update={"bootstrap": args.bootstrap or base.bootstrap})
     ensure_topics(admin_client(kcfg, log), {args.topic: (args.partitions, {})}, log)
-    producer = Producer(dict(client_settings(kcfg, "producer"), **{"linger.ms": 20},
-                             logger=rdkafka_logger(log, "producer")))
+    conf: dict[str, Any] = dict(client_settings(kcfg, "producer"))
+    conf.update({"linger.ms": 20, "logger": rdkafka_logger(log, "producer")})
+    producer = Producer(conf)
     t0 = time.perf_counter()
     from driftline.demo import Scenario
 

@@ -44,7 +44,7 @@ class Record:
     topic: str
     key: bytes | None
     value: bytes
-    headers: list[tuple[str, bytes]]
+    headers: list[tuple[str, str | bytes | None]]
     partition: int = -1
 
 
@@ -314,7 +314,9 @@ def ensure_topics(admin: AdminClient, topics: dict[str, tuple[int, dict[str, str
 
 
 def admin_client(cfg: KafkaConfig, log: Any) -> AdminClient:
-    return AdminClient(dict(client_settings(cfg, "admin"), logger=rdkafka_logger(log, "admin")))
+    conf: dict[str, Any] = dict(client_settings(cfg, "admin"))
+    conf["logger"] = rdkafka_logger(log, "admin")
+    return AdminClient(conf)
 
 
 # -- the demo producer ------------------------------------------------------------------------

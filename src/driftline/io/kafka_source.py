@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from confluent_kafka import (
@@ -78,13 +78,13 @@ def split(messages: list[Message]) -> tuple[dict[int, PartitionBatch], list[Kafk
     """Group a polled batch by partition (order kept); error events are returned apart."""
     errors: list[KafkaError] = []
     if any(map(_error, messages)):
-        errors = [m.error() for m in messages if m.error() is not None]
+        errors = [e for m in messages if (e := m.error()) is not None]
         messages = [m for m in messages if m.error() is None]
     if not messages:
         return {}, errors
-    parts = list(map(_partition, messages))
+    parts = cast(list[int], list(map(_partition, messages)))
     if parts[0] == parts[-1] and parts.count(parts[0]) == len(parts):
-        groups = {parts[0]: messages}
+        groups: dict[int, list[Message]] = {parts[0]: messages}
     else:
         groups = {}
         for p, m in zip(parts, messages, strict=True):
@@ -94,8 +94,8 @@ def split(messages: list[Message]) -> tuple[dict[int, PartitionBatch], list[Kafk
         values = list(map(_value, msgs))
         if None in values:  # a null value (tombstone) is bad input, not a crash
             values = [b"" if v is None else v for v in values]
-        out[p] = PartitionBatch(p, values, np.fromiter(map(_offset, msgs), np.int64, len(msgs)),
-                                msgs)
+        out[p] = PartitionBatch(p, cast(list[bytes], values),
+                                np.fromiter(map(_offset, msgs), np.int64, len(msgs)), msgs)
     return out, errors
 
 
@@ -229,7 +229,7 @@ class ChangelogReader:
                     if err is None:
                         key = msg.key()
                         asm.add(key.decode() if isinstance(key, bytes) else str(key),
-                                msg.value(), msg.headers())
+                                msg.value(), cast(Any, msg.headers()))
                         n += 1
                     elif err.code() == KafkaError._PARTITION_EOF:
                         pending.discard(msg.partition())
