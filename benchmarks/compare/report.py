@@ -159,8 +159,8 @@ def agreement(results: dict[str, Any]) -> str:
 
 def exactness(results: dict[str, Any]) -> str:
     header = ["stream", "KS checks", "bound violations", "max D_scipy − D_grid", "median bound",
-              "flips at D=0.1", "PSI same bins: max |Δ|", "PSI evidently bins: median |Δ|",
-              "PSI flips at 0.1 (evidently bins)", "chi² max rel Δ", "NannyML KS max |Δ|"]
+              "flips at D=0.1", "PSI same bins: max abs Δ", "PSI evidently bins: median abs Δ",
+              "PSI flips at 0.1 (evidently bins)", "chi² max rel Δ", "NannyML KS max abs Δ"]
     rows = []
     for name, st in results["streams"].items():
         ex = st.get("exactness", {})
