@@ -9,8 +9,13 @@ obeys::
 where r_i, c_i are bin i's shares of reference and current. With a grid of 1000
 reference quantiles r_i ≈ 0.001, so for a current window that is not piled into
 one bin the error is about 1/grid. The bound is reported with every evaluation
-(``details.d_error_bound``). The p-value is scipy's asymptotic two-sided
-Kolmogorov distribution at ``round(n·m/(n+m))``, as ``ks_2samp(method="asymp")``.
+(``details.d_error_bound``). The p-value is scipy's two-sided Kolmogorov
+distribution at ``en = round(n·m/(n+m))``, as ``ks_2samp(method="asymp")``
+(``kstwo.sf(D, en)``) — except in the far tail: where Stephens' approximation
+``K((√en + 0.12 + 0.11/√en)·D)`` is below 1e-3 and en ≥ 200, that value is used.
+``kstwo.sf`` costs 2–30 ms there (against 0.2 ms elsewhere), on exactly the
+windows that drift; the approximation is within 4% of it for p in [1e-6, 1e-3]
+and en ≥ 200, and no p that small is near a decision at alpha ≤ 0.01.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(3)
@@ -28,7 +33,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from driftline.detectors.base import (
     EvalContext,
@@ -53,11 +58,19 @@ def ks_from_counts(ref: IntArray, cur: IntArray) -> tuple[float, int, float]:
     return float(diff[i]) if diff.size else 0.0, i, bound
 
 
+TAIL = 1e-3  # below this (and en >= TAIL_MIN_N) the fast tail approximation is used
+TAIL_MIN_N = 200
+
+
 def ks_p_value(d: float, n: int, m: int) -> float:
-    """Asymptotic two-sided p-value, as scipy's ``ks_2samp(method='asymp')``."""
+    """Two-sided p-value: ``kstwo.sf(D, en)`` as scipy's asymp method, Stephens in the far tail."""
     if n == 0 or m == 0:
         return 1.0
     en = round(n * m / (n + m))
+    root = np.sqrt(en)
+    tail = float(special.kolmogorov((root + 0.12 + 0.11 / root) * d))
+    if tail < TAIL and en >= TAIL_MIN_N:
+        return tail
     return float(np.clip(stats.kstwo.sf(d, en), 0.0, 1.0))
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from driftline.detectors.base import CountDetector, EvalContext, Evaluation, segment_rows
 from driftline.detectors.sketches import CountTable, Sketch
@@ -41,7 +41,7 @@ def two_proportion_z(s1: float, n1: float, s2: float, n2: float) -> tuple[float,
     if var <= 0:
         return 0.0, 1.0
     z = (s2 / n2 - s1 / n1) / np.sqrt(var)
-    return float(z), float(2 * stats.norm.sf(abs(z)))
+    return float(z), float(2 * special.ndtr(-abs(z)))  # = 2·norm.sf(|z|), without the overhead
 
 
 def trials_successes(table: CountTable, code: int | None) -> tuple[int, int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from driftline.detectors.sketches import IntArray
 
@@ -17,4 +17,4 @@ def chi2_homogeneity(ref: IntArray, cur: IntArray) -> tuple[float, float, int]:
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0) / table.sum()
     chi2 = float(((table - expected) ** 2 / expected).sum())
     dof = table.shape[1] - 1
-    return chi2, float(stats.chi2.sf(chi2, dof)), dof
+    return chi2, float(special.chdtrc(dof, chi2)), dof  # = stats.chi2.sf, 40x cheaper
