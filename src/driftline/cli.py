@@ -256,13 +256,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", default="docs/schemas")
     s.set_defaults(func=cmd_schemas)
 
-    try:
-        import driftline.io.kafka_cli as kafka_cli  # type: ignore[import-not-found,unused-ignore]
-    except ModuleNotFoundError as exc:  # the Kafka commands are being written; nothing else may fail here
-        if getattr(exc, "name", None) != "driftline.io.kafka_cli":
-            raise
-    else:
-        kafka_cli.add_commands(sub)
+    from driftline.io import kafka_cli  # run, produce-demo
+
+    kafka_cli.add_commands(sub)
     return p
 
 
