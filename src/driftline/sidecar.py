@@ -80,6 +80,12 @@ class Part:
     held_since: float | None = None
 
     @property
+    def warming(self) -> bool:
+        """Fitting its reference from the first windows (state = the raw events so far)."""
+        e = self.engine
+        return e.decoder is not None and e.reference is None and e.windows is not None
+
+    @property
     def held_count(self) -> int:
         return sum(len(b) for b in self.held)
 
@@ -272,7 +278,8 @@ class Sidecar:
                 self._accept(p, pb, now)
             self._set_open_incidents()
         self._prime_due(now)
-        pending = sum(len(p.incidents) + len(p.dead) for p in self.parts.values())
+        pending = sum(len(p.incidents) + len(p.dead) for p in self.parts.values()
+                      if not p.warming)
         if now >= self._next_commit or pending >= PENDING_RECORDS_MAX:
             self.commit()
             done = time.monotonic()
@@ -374,7 +381,11 @@ class Sidecar:
     # -- the checkpoint: one function, numbered steps ---------------------------------------------
     def commit(self, deadline: float | None = None) -> bool:
         """Publish output, checkpoints and offsets in one transaction; rewind if it fails."""
-        todo = [p for p in self.parts.values() if p.dirty or p.incidents or p.dead]
+        # a partition still in its warm-up is not checkpointed: its state is nothing but
+        # the raw events it read, which the input topic keeps anyway (a restart reads them
+        # again) — so neither its offsets nor its output (dead letters) are committed yet
+        todo = [p for p in self.parts.values()
+                if (p.dirty or p.incidents or p.dead) and not p.warming]
         if not todo:
             return True
         # 1. checkpoints of the partitions whose state changed; offsets only move forward
@@ -570,7 +581,8 @@ class Sidecar:
         for p in gone:
             part = self.parts.pop(p, None)
             self._forget_metrics(p)
-            if ok and part is not None and part.base_blob is not None and not part.held:
+            if ok and part is not None and part.base_blob is not None and not (
+                    part.dirty or part.held or part.incidents or part.dead):
                 self.parked[p] = part
         self.log.info("partitions revoked", partitions=sorted(gone), committed=ok)
 
