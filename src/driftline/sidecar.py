@@ -141,7 +141,7 @@ class Sidecar:
         self._watchdog: threading.Timer | None = None
         self.source = KafkaSource(k, self.log, error_cb=self._client_error)
         self.sink = TransactionalSink(k, self.transactional_id, self.log,
-                                      error_cb=self._client_error)
+                                      error_cb=self._producer_error)
         self.changelog = ChangelogReader(k, k.changelog_topic, self.log)
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -231,7 +231,8 @@ class Sidecar:
             try:
                 n_input = partitions_of(admin, self.topic)
                 if n_input is None:
-                    self.log.warning("input topic does not exist (yet); waiting for it",
+                    self.log.warning("input topic does not exist (yet): output topics get "
+                                     "1 partition; consuming starts once it exists",
                                      topic=self.topic)
                 n = n_input or 1
                 ensure_topics(admin, {k.incident_topic: (n, {}), k.dead_letter_topic: (n, {}),
@@ -239,11 +240,15 @@ class Sidecar:
                 self.changelog_partitions = partitions_of(admin, k.changelog_topic) or 1
                 break
             except (KafkaException, SinkError) as exc:
-                if self._give_up() or self._stop is not None:
+                if self._stop is not None:
+                    return  # stopped before it started: nothing to commit
+                if self._give_up():
                     raise SourceError(f"brokers unavailable at start-up: {exc}") from exc
                 self.log.warning("brokers unavailable, retrying", error=str(exc))
                 time.sleep(1.0)
         self.sink.start(self._give_up)
+        if self._stop is not None:
+            return
         self.source.open(self._on_assign, self._on_revoke, self._on_lost)
         self._next_commit = time.monotonic() + self.commit_interval
         self._next_lag = time.monotonic() + LAG_EVERY
@@ -594,8 +599,15 @@ class Sidecar:
         self.log.warning("partitions lost", partitions=sorted(gone))
 
     # -- operations ------------------------------------------------------------------------------
-    def _client_error(self, err: KafkaError) -> None:
+    def _producer_error(self, err: KafkaError) -> None:
+        """A fatal producer error fails the next transaction, which replaces the producer."""
         if err.fatal():
+            self.log.warning("producer fatal error", error=str(err))
+            return
+        self._client_error(err)
+
+    def _client_error(self, err: KafkaError) -> None:
+        if err.fatal():  # the consumer cannot continue (e.g. its static member id fenced)
             self._fatal = err
             self.log.error("kafka client fatal error", error=str(err))
             return
