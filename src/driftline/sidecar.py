@@ -118,8 +118,10 @@ class Sidecar:
         self.reference, self.reference_events, self.window = reference, reference_events, window
         self.topic = k.input_topic
         self.group = k.group_id
-        static_id = k.settings.get("group.instance.id") or \
-            (k.settings.get("consumer") or {}).get("group.instance.id")
+        self.source = KafkaSource(k, self.log, error_cb=self._client_error)
+        # the consumer's resolved settings: a static member id given as {env: POD_NAME}
+        # (shared or in the nested consumer map) is each replica's own value, not the raw map
+        static_id = self.source.settings.get("group.instance.id")
         self.instance_id = instance_id or (str(static_id) if static_id else config.instance)
         self.transactional_id = k.transactional_id or f"driftline-{self.group}-{self.instance_id}"
         self.batch_size = k.batch_size
@@ -139,7 +141,6 @@ class Sidecar:
         self._joined = False  # idle only counts once the group has given us an assignment
         self._quiet: dict[int, float] = {}
         self._watchdog: threading.Timer | None = None
-        self.source = KafkaSource(k, self.log, error_cb=self._client_error)
         self.sink = TransactionalSink(k, self.transactional_id, self.log,
                                       error_cb=self._producer_error)
         self.changelog = ChangelogReader(k, k.changelog_topic, self.log)
