@@ -62,6 +62,7 @@ COMMIT_RETRY_SECONDS = 120.0  # keep retrying one commit through a broker outage
 FENCED_MAX = 3  # producer recreations within FENCED_WINDOW before giving up
 FENCED_WINDOW = 120.0
 POLL_TIMEOUT = 0.1
+DEAD_LETTER_HEADROOM = 64 * 1024  # room for a dead letter's key, headers and batch overhead
 
 
 @dataclass
@@ -144,6 +145,11 @@ class Sidecar:
         self.sink = TransactionalSink(k, self.transactional_id, self.log,
                                       error_cb=self._producer_error)
         self.changelog = ChangelogReader(k, k.changelog_topic, self.log)
+        # dead letters are cut to fit the producer's message.max.bytes: an oversize input can
+        # be any size the input topic accepts, and one that cannot be published would fail
+        # every transaction carrying it (abort, rewind, the same message again, forever)
+        producer_max = int(self.sink.settings.get("message.max.bytes", 1_000_000))
+        self.dead_letter_max = max(1024, producer_max - DEAD_LETTER_HEADROOM)
 
     # -- life cycle ----------------------------------------------------------------------------
     def run(self, install_signals: bool = True) -> dict[str, Any]:
@@ -348,7 +354,8 @@ class Sidecar:
         topic = self.kcfg.dead_letter_topic
         for d in out.dead_letters:
             key = pb.key_at(d.position) if pb is not None else None
-            part.dead.append(dead_letter_record(topic, d, self.topic, key))
+            part.dead.append(dead_letter_record(topic, d, self.topic, key,
+                                                self.dead_letter_max))
 
     def label(self, event: dict[str, Any]) -> dict[str, Any]:
         """Name the Kafka source in an incident's positions (the engine knows only offsets)."""

@@ -463,6 +463,35 @@ def test_poison_messages_go_to_the_dead_letter_topic(runs: Callable[..., Runs]) 
     assert_same_incidents(incidents_of(read_all(r.bootstrap, r.topics["incidents"])), expected)
 
 
+def test_a_huge_input_message_does_not_stall_its_partition(
+        kafka_bootstrap: str, kafka_topic_factory: TopicFactory, tmp_path: Path) -> None:
+    """A 1.5 MB input (the topic allows it; more than the producer's message.max.bytes) is
+    dead-lettered truncated, and the partition carries on: before, its full-size dead letter
+    failed every transaction and the same message was retried forever."""
+    big_max = str(4 << 20)
+    topic = kafka_topic_factory(partitions=1, config={"max.message.bytes": big_max},
+                                prefix="big")
+    r = Runs(kafka_bootstrap, write_config(tmp_path / "config.yaml"), topic, tmp_path)
+    stream = demo_stream()
+    huge = b'{"pad": "' + b"x" * 1_500_000 + b'"}'
+    values = [v for _, _, v in stream[:3000]] + [huge] + [v for _, _, v in stream[3000:]]
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "enable.idempotence": True,
+                         "message.max.bytes": big_max, "linger.ms": 5})
+    produce_all(producer, topic, [[(b"routing", v) for v in values]], timeout=120,
+                partition=lambda _key: 0)
+    try:
+        summary = r.wait_ok(r.start("run", "--until-idle", "3"), "run")
+    finally:
+        r.cleanup()
+    assert summary["events"]["valid"] == len(stream)
+    (dead,) = read_all(kafka_bootstrap, r.topics["dead"])
+    assert dead.headers["reason"] == b"oversize"
+    assert dead.headers["truncated"] == b"1"
+    assert dead.headers["original.size"] == str(len(huge)).encode()
+    assert dead.headers["source.offset"] == b"3000"
+    assert dead.value is not None and huge.startswith(dead.value) and len(dead.value) < 1_000_000
+
+
 def test_lag_and_position_are_exported_per_partition(kafka_bootstrap: str,
                                                       kafka_topic_factory: TopicFactory,
                                                       tmp_path: Path) -> None:

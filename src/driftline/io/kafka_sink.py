@@ -54,12 +54,24 @@ def incident_record(topic: str, event: dict[str, Any]) -> Record:
                   [("content-type", CLOUDEVENTS_JSON)])
 
 
-def dead_letter_record(topic: str, d: DeadLetter, source_topic: str, key: bytes | None) -> Record:
-    """The original bytes, with why and where from as headers."""
-    return Record(topic, key, d.raw, [
+def dead_letter_record(topic: str, d: DeadLetter, source_topic: str, key: bytes | None,
+                       max_bytes: int | None = None) -> Record:
+    """The original bytes, with why and where from as headers.
+
+    A value longer than ``max_bytes`` is cut to its first ``max_bytes`` bytes (headers
+    ``truncated=1`` and ``original.size``): an oversize input may exceed what the producer or
+    the broker accepts, and a dead letter that cannot be published would fail every
+    transaction that carries it, stalling its partition for good.
+    """
+    headers: list[tuple[str, str | bytes | None]] = [
         ("reason", d.reason.encode()), ("detail", d.detail.encode()),
         ("source.topic", source_topic.encode()), ("source.partition", str(d.partition).encode()),
-        ("source.offset", str(d.position).encode())])
+        ("source.offset", str(d.position).encode())]
+    value = d.raw
+    if max_bytes is not None and len(value) > max_bytes:
+        headers += [("truncated", b"1"), ("original.size", str(len(value)).encode())]
+        value = value[:max_bytes]
+    return Record(topic, key, value, headers)
 
 
 class TransactionError(SinkError):
