@@ -482,11 +482,28 @@ class Sidecar:
                     self.log.warning("seek failed", partition=part.partition, error=str(exc))
 
     def _reload(self) -> None:
-        """Rewind to whatever the changelog holds now (the last transaction or the one before)."""
-        found = self._read_checkpoints(sorted(self.parts), {})
+        """Rewind to whatever the changelog holds now (the last transaction or the one before).
+
+        Like ``_on_assign`` it waits for the group's stable committed offsets and a changelog
+        that covers them; and it never moves a partition back: a checkpoint older than the
+        one already committed (read_committed can be held back by another producer's open
+        transaction on a shared changelog partition) would republish incidents.
+        """
+        mine = sorted(self.parts)
+        committed = self.source.committed(self.source.c, mine, give_up=self._give_up) \
+            if mine else {}
+        found = self._read_checkpoints(mine, committed)
         for p, part in self.parts.items():
-            if p in found:
-                part.base_offset, part.base_blob = found[p][0].offset, found[p][1]
+            if p not in found:
+                continue
+            checkpoint, blob = found[p]
+            if part.base_offset is None or checkpoint.offset > part.base_offset or (
+                    checkpoint.offset == part.base_offset and blob != part.base_blob):
+                part.base_offset, part.base_blob = checkpoint.offset, blob
+            elif checkpoint.offset < part.base_offset:
+                self.log.warning("the changelog's checkpoint is older than the committed "
+                                 "state: keeping the committed state", partition=p,
+                                 checkpoint=checkpoint.offset, committed=part.base_offset)
         self._rewind()
 
     def _reset(self, part: Part) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
 from driftline.config import Config, KafkaConfig
 from driftline.decode import DeadLetter
+from driftline.io.checkpoint import Assembler, Checkpoint, changelog_key, encode, to_records
 from driftline.io.kafka_sink import dead_letter_record
 from driftline.pipeline import Engine, Output
 from driftline.sidecar import Part, Sidecar
@@ -53,3 +57,77 @@ def test_an_oversize_input_becomes_a_publishable_dead_letter() -> None:
     assert len(r.value) <= 1_000_000 - 64 * 1024  # under the producer's message.max.bytes
     assert r.value == raw[:len(r.value)]
     assert dict(r.headers)["original.size"] == str(len(raw)).encode()
+
+
+class FakeSource:
+    """The input consumer: committed offsets on demand, seeks recorded."""
+
+    def __init__(self, committed: dict[int, int | None]) -> None:
+        self._committed = committed
+        self.seeks: list[tuple[int, int]] = []
+        self.c = object()
+        self.settings: dict[str, Any] = {}
+
+    def committed(self, _consumer: object, partitions: list[int], **_: Any
+                  ) -> dict[int, int | None]:
+        return {p: self._committed.get(p) for p in partitions}
+
+    def seek(self, partition: int, offset: int) -> None:
+        self.seeks.append((partition, offset))
+
+
+class FakeChangelog:
+    """Each read returns the next of the given changelog contents (the last one repeats)."""
+
+    def __init__(self, s: Sidecar, *offsets: int) -> None:
+        self.key = changelog_key(s.group, s.topic, 0)
+        self.blobs = [encode(Checkpoint(o, Engine(s.config).snapshot())) for o in offsets]
+        self.reads = 0
+
+    def read(self, _partitions: object, keys: Any) -> Assembler:
+        blob = self.blobs[min(self.reads, len(self.blobs) - 1)]
+        self.reads += 1
+        asm = Assembler(keys)
+        for key, value, headers in to_records(self.key, blob):
+            asm.add(key, value, headers)
+        return asm
+
+
+def reloading(monkeypatch: pytest.MonkeyPatch, committed: int, *changelog: int,
+              base: int = 100) -> tuple[Sidecar, Part, FakeSource, FakeChangelog]:
+    clock = [0.0]  # sleeping advances a fake clock: bounded waits end at once
+    monkeypatch.setattr("driftline.sidecar.time", SimpleNamespace(
+        monotonic=lambda: clock[0], sleep=lambda d: clock.__setitem__(0, clock[0] + d)))
+    s = sidecar()
+    source, log = FakeSource({0: committed}), FakeChangelog(s, *changelog)
+    s.source, s.changelog = source, log  # type: ignore[assignment]
+    blob = encode(Checkpoint(base, Engine(s.config).snapshot()))
+    part = Part(0, Engine(s.config), base, blob, base + 20, dirty=True)
+    s.parts = {0: part}
+    return s, part, source, log
+
+
+def test_reload_never_moves_back_to_an_older_checkpoint(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """Outcome unknown, and the changelog (held back) shows a checkpoint older than the
+    committed state: keep the committed state, do not rewind behind it."""
+    s, part, source, _ = reloading(monkeypatch, 100, 50)
+    s._reload()
+    assert part.base_offset == 100 and source.seeks == [(0, 100)]
+    assert part.next_offset == 100 and not part.dirty
+
+
+def test_reload_waits_for_the_checkpoint_of_the_committed_offsets(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unknown transaction did commit (offsets at 120): wait until the changelog shows
+    its checkpoint rather than taking the older one read first."""
+    s, part, source, log = reloading(monkeypatch, 120, 100, 120)
+    s._reload()
+    assert log.reads == 2
+    assert part.base_offset == 120 and source.seeks == [(0, 120)]
+
+
+def test_reload_takes_a_newer_checkpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    s, part, source, _ = reloading(monkeypatch, 120, 120)
+    s._reload()
+    assert part.base_offset == 120 and source.seeks == [(0, 120)]
