@@ -138,6 +138,7 @@ class Sidecar:
         self._stop_at: float | None = None
         self._fatal: KafkaError | None = None
         self._fenced: list[float] = []
+        self._broken = False  # a commit failed beyond repair: never commit again
         self._last_activity = time.monotonic()
         self._joined = False  # idle only counts once the group has given us an assignment
         self._quiet: dict[int, float] = {}
@@ -397,6 +398,8 @@ class Sidecar:
         # a partition still in its warm-up is not checkpointed: its state is nothing but
         # the raw events it read, which the input topic keeps anyway (a restart reads them
         # again) — so neither its offsets nor its output (dead letters) are committed yet
+        if self._broken:
+            return False  # see the SinkError case below
         todo = [p for p in self.parts.values()
                 if (p.dirty or p.incidents or p.dead) and not p.warming]
         if not todo:
@@ -437,8 +440,6 @@ class Sidecar:
                              self.source.c.consumer_group_metadata(), deadline, self._give_up)
         except TransactionError as exc:
             self.stats.failed_commits += 1
-            if exc.fenced:
-                self._note_fenced()
             if exc.outcome == "unknown":
                 # commit_transaction was under way: what reached the changelog decides
                 self.log.warning("transaction outcome unknown: reloading the committed state",
@@ -448,7 +449,21 @@ class Sidecar:
                 self.log.warning("transaction failed: rewinding to the last committed state",
                                  kind=exc.kind, error=str(exc.error))
                 self._rewind()
+            if exc.fenced:
+                try:  # after the rewind: giving up must not leave the failed output pending
+                    self._note_fenced()
+                except SinkError:
+                    self._broken = True
+                    raise
             return False
+        except SinkError:
+            # the producer could not be replaced (recreate → init_transactions failed): the
+            # failed transaction is not reconciled, so nothing may be committed any more —
+            # not even on the revoke that closing the consumer runs; a restart resumes from
+            # the committed state
+            self.stats.failed_commits += 1
+            self._broken = True
+            raise
         # 4. committed: this is now the state to rewind to
         for part in todo:
             if part.partition in written:

@@ -6,11 +6,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from confluent_kafka import KafkaError, TopicPartition
 
 from driftline.config import Config, KafkaConfig
 from driftline.decode import DeadLetter
+from driftline.errors import SinkError
 from driftline.io.checkpoint import Assembler, Checkpoint, changelog_key, encode, to_records
-from driftline.io.kafka_sink import dead_letter_record
+from driftline.io.kafka_sink import TransactionError, dead_letter_record
 from driftline.pipeline import Engine, Output
 from driftline.sidecar import Part, Sidecar
 
@@ -131,3 +133,54 @@ def test_reload_takes_a_newer_checkpoint(monkeypatch: pytest.MonkeyPatch) -> Non
     s, part, source, _ = reloading(monkeypatch, 120, 120)
     s._reload()
     assert part.base_offset == 120 and source.seeks == [(0, 120)]
+
+
+class FakeSink:
+    """The transactional producer: each commit raises the next of ``errors`` (then succeeds)."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.commits = 0
+        self.settings: dict[str, Any] = {}
+
+    def commit(self, *_: Any) -> int:
+        self.commits += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return 0
+
+
+def committing(monkeypatch: pytest.MonkeyPatch, sink: FakeSink
+               ) -> tuple[Sidecar, Part, FakeSource]:
+    s, part, source, _ = reloading(monkeypatch, 100, 100)
+    source.c = SimpleNamespace(consumer_group_metadata=lambda: None)
+    s.sink = sink  # type: ignore[assignment]
+    return s, part, source
+
+
+def test_a_producer_that_cannot_be_replaced_stops_all_commits(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """recreate() failing inside sink.commit: the error propagates, and the revoke that
+    closing the consumer runs must not commit the same output again."""
+    sink = FakeSink(SinkError("init_transactions failed: fenced"))
+    s, _part, _ = committing(monkeypatch, sink)
+    with pytest.raises(SinkError):
+        s.commit()
+    assert s.commit() is False
+    s._on_revoke(None, [TopicPartition(s.topic, 0)])  # type: ignore[arg-type]
+    assert sink.commits == 1 and s.stats.failed_commits == 1 and s.parked == {}
+
+
+def test_giving_up_after_fencing_rewinds_first_and_stops_committing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fenced once too often: the failed transaction's state is rewound before the error
+    is raised, and nothing is committed afterwards."""
+    fenced = [TransactionError("fatal", KafkaError(KafkaError._FENCED)) for _ in range(4)]
+    sink = FakeSink(*fenced)
+    s, part, source = committing(monkeypatch, sink)
+    s._fenced = [0.0, 0.0, 0.0]  # three recent fencings already
+    with pytest.raises(SinkError, match="fenced 4 times"):
+        s.commit()
+    assert source.seeks == [(0, 100)] and not part.dirty and part.next_offset == 100
+    s._on_revoke(None, [TopicPartition(s.topic, 0)])  # type: ignore[arg-type]
+    assert sink.commits == 1
