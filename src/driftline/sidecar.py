@@ -139,6 +139,7 @@ class Sidecar:
         self._fatal: KafkaError | None = None
         self._fenced: list[float] = []
         self._broken = False  # a commit failed beyond repair: never commit again
+        self._revoking = False  # inside on_revoke: the partitions are going away anyway
         self._last_activity = time.monotonic()
         self._joined = False  # idle only counts once the group has given us an assignment
         self._quiet: dict[int, float] = {}
@@ -488,6 +489,7 @@ class Sidecar:
 
     def _rewind(self) -> None:
         """Back to the last committed checkpoint: engines restored, consumer re-seeked."""
+        failed: list[tuple[int, KafkaException]] = []
         for part in self.parts.values():
             self._reset(part)
             if part.base_offset is not None:
@@ -495,6 +497,24 @@ class Sidecar:
                     self.source.seek(part.partition, part.base_offset)
                 except KafkaException as exc:  # e.g. the partition is being revoked
                     self.log.warning("seek failed", partition=part.partition, error=str(exc))
+                    if not self._revoking and self._owns(part.partition):
+                        failed.append((part.partition, exc))
+        if failed:
+            # still ours but not rewound: the consumer would go on after the failed
+            # transaction's input and that input would be lost. Exit instead (and commit
+            # nothing more); a restart resumes from the committed state.
+            self._broken = True
+            p, exc = failed[0]
+            raise SourceError(f"{self.topic}[{p}]: cannot seek back to the committed offset "
+                              f"after a failed transaction: {exc}") from exc
+
+    def _owns(self, p: int) -> bool:
+        """Whether the consumer still holds partition ``p`` (if unsure: yes)."""
+        try:
+            return any(tp.topic == self.topic and tp.partition == p
+                       for tp in self.source.c.assignment())
+        except (KafkaException, RuntimeError):
+            return True
 
     def _reload(self) -> None:
         """Rewind to whatever the changelog holds now (the last transaction or the one before).
@@ -622,7 +642,11 @@ class Sidecar:
 
     def _on_revoke(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
         gone = [tp.partition for tp in tps if tp.topic == self.topic]
-        ok = self.commit(deadline=self._shutdown_deadline() if self._stop else None)
+        self._revoking = True
+        try:
+            ok = self.commit(deadline=self._shutdown_deadline() if self._stop else None)
+        finally:
+            self._revoking = False
         for p in gone:
             part = self.parts.pop(p, None)
             self._forget_metrics(p)

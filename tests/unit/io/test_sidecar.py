@@ -6,11 +6,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from driftline.config import Config, KafkaConfig
 from driftline.decode import DeadLetter
-from driftline.errors import SinkError
+from driftline.errors import SinkError, SourceError
 from driftline.io.checkpoint import Assembler, Checkpoint, changelog_key, encode, to_records
 from driftline.io.kafka_sink import TransactionError, dead_letter_record
 from driftline.pipeline import Engine, Output
@@ -184,3 +184,34 @@ def test_giving_up_after_fencing_rewinds_first_and_stops_committing(
     assert source.seeks == [(0, 100)] and not part.dirty and part.next_offset == 100
     s._on_revoke(None, [TopicPartition(s.topic, 0)])  # type: ignore[arg-type]
     assert sink.commits == 1
+
+
+class FailingSeek(FakeSource):
+    def __init__(self, owned: list[int]) -> None:
+        super().__init__({0: 100})
+        self.owned = owned
+
+    def seek(self, partition: int, offset: int) -> None:
+        raise KafkaException(KafkaError(KafkaError._STATE, "seek failed"))
+
+    def assignment(self) -> list[TopicPartition]:
+        return [TopicPartition("predictions", p) for p in self.owned]
+
+
+@pytest.mark.parametrize("owned", [[0], []])
+def test_a_failed_seek_back_on_an_owned_partition_is_fatal(
+        monkeypatch: pytest.MonkeyPatch, owned: list[int]) -> None:
+    """A rewind that cannot seek a partition it still owns would skip the failed
+    transaction's input: exit (restart resumes from the committed state). A partition no
+    longer owned is only logged."""
+    s, part, _, _ = reloading(monkeypatch, 100, 100)
+    source = FailingSeek(owned)
+    source.c = source  # type: ignore[assignment]
+    s.source = source  # type: ignore[assignment]
+    if owned:
+        with pytest.raises(SourceError, match="cannot seek back"):
+            s._rewind()
+        assert s.commit() is False
+    else:
+        s._rewind()
+    assert part.next_offset == 100 and not part.dirty
