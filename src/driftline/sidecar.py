@@ -504,9 +504,9 @@ class Sidecar:
             # transaction's input and that input would be lost. Exit instead (and commit
             # nothing more); a restart resumes from the committed state.
             self._broken = True
-            p, exc = failed[0]
+            p, error = failed[0]
             raise SourceError(f"{self.topic}[{p}]: cannot seek back to the committed offset "
-                              f"after a failed transaction: {exc}") from exc
+                              f"after a failed transaction: {error}") from error
 
     def _owns(self, p: int) -> bool:
         """Whether the consumer still holds partition ``p`` (if unsure: yes)."""
