@@ -36,7 +36,6 @@ SECRET_KEY = re.compile(r"password|secret|token|credential|sasl\.oauthbearer\.co
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "consumer": {
-        "auto.offset.reset": "earliest",
         # inputs written by transactional producers: never read what may still be aborted
         "isolation.level": "read_committed",
         # librdkafka's default (1 s) idles the fetcher whenever the local queue is full
@@ -55,7 +54,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 DEFAULTS["changelog"] = {"reconnect.backoff.max.ms": 2000, "fetch.wait.max.ms": 10}
 
 FORCED: dict[str, dict[str, Any]] = {
-    "consumer": {"enable.auto.commit": False, "enable.auto.offset.store": False},
+    # auto.offset.reset=earliest: a partition without committed offsets is read from its
+    # start. With 'latest' a restart during a partition's warm-up (not checkpointed yet, so
+    # no offsets committed) would skip every event consumed before it.
+    "consumer": {"enable.auto.commit": False, "enable.auto.offset.store": False,
+                 "auto.offset.reset": "earliest"},
     "producer": {"enable.idempotence": True, "acks": "all"},
     "admin": {},
     "changelog": {"enable.auto.commit": False, "isolation.level": "read_committed",
@@ -125,7 +128,13 @@ def overridden(cfg: KafkaConfig, role: Role) -> list[str]:
     own = cfg.settings.get("producer" if role == "producer" else "consumer") or {}
     given.update(own if isinstance(own, Mapping) else {})
     return sorted(k for k, v in given.items()
-                  if k in FORCED[role] and str(v).lower() != str(FORCED[role][k]).lower())
+                  if k in FORCED[role] and _same(v) != _same(FORCED[role][k]))
+
+
+def _same(value: Any) -> str:
+    """A setting's value compared case-blind, librdkafka's synonyms of 'earliest' included."""
+    text = str(value).lower()
+    return "earliest" if text in ("smallest", "beginning") else text
 
 
 def secret_keys(cfg: KafkaConfig) -> set[str]:

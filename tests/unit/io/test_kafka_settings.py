@@ -35,6 +35,18 @@ def test_exactly_once_settings_cannot_be_switched_off() -> None:
     assert overridden(cfg, "producer") == ["acks", "enable.idempotence"]
 
 
+def test_input_consumer_always_starts_from_the_earliest_offset() -> None:
+    """auto.offset.reset=latest would skip what a restart during warm-up had consumed
+    without committing: it is forced to earliest, and the override reported."""
+    for settings in ({"auto.offset.reset": "latest"},
+                     {"consumer": {"auto.offset.reset": "latest"}}):
+        cfg = KafkaConfig(settings=settings)
+        assert client_settings(cfg, "consumer")["auto.offset.reset"] == "earliest"
+        assert overridden(cfg, "consumer") == ["auto.offset.reset"]
+    same = KafkaConfig(settings={"auto.offset.reset": "smallest"})
+    assert overridden(same, "consumer") == []
+
+
 def test_shared_settings_only_reach_the_clients_that_understand_them() -> None:
     """Consumer-only keys skip the producer and vice versa; security keys reach every client."""
     cfg = KafkaConfig(settings={"session.timeout.ms": 6000, "linger.ms": 1,
