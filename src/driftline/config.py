@@ -210,7 +210,9 @@ class KafkaConfig(_Strict):
     input_topic: str = "predictions"
     incident_topic: str = "driftline.incidents"
     dead_letter_topic: str = "driftline.dead-letters"
-    changelog_topic: str = "driftline.changelog"
+    changelog_topic: str | None = Field(
+        None, description="State checkpoints (compacted). Default: <group_id>.changelog, one "
+                          "per group, so groups do not share changelog partitions.")
     group_id: str = "driftline"
     transactional_id: str | None = None
     commit_interval: str = "5s"

@@ -146,7 +146,10 @@ class Sidecar:
         self._watchdog: threading.Timer | None = None
         self.sink = TransactionalSink(k, self.transactional_id, self.log,
                                       error_cb=self._producer_error)
-        self.changelog = ChangelogReader(k, k.changelog_topic, self.log)
+        # one changelog per group by default: a changelog partition shared with other groups
+        # holds their open transactions too, which read_committed restores wait for
+        self.changelog_topic = k.changelog_topic or f"{self.group}.changelog"
+        self.changelog = ChangelogReader(k, self.changelog_topic, self.log)
         # dead letters are cut to fit the producer's message.max.bytes: an oversize input can
         # be any size the input topic accepts, and one that cannot be published would fail
         # every transaction carrying it (abort, rewind, the same message again, forever)
@@ -231,6 +234,7 @@ class Sidecar:
                 self.log.warning("setting overridden: driftline needs it for exactly-once",
                                  setting=key, client=role)
         self.log.info("kafka", input_topic=self.topic, group_id=self.group,
+                      changelog_topic=self.changelog_topic,
                       instance_id=self.instance_id, transactional_id=self.transactional_id,
                       consumer=redact(self.source.settings, secrets),
                       producer=redact(self.sink.settings, secrets),
@@ -245,8 +249,8 @@ class Sidecar:
                                      topic=self.topic)
                 n = n_input or 1
                 ensure_topics(admin, {k.incident_topic: (n, {}), k.dead_letter_topic: (n, {}),
-                                      k.changelog_topic: (n, CHANGELOG_CONFIG)}, self.log)
-                self.changelog_partitions = partitions_of(admin, k.changelog_topic) or 1
+                                      self.changelog_topic: (n, CHANGELOG_CONFIG)}, self.log)
+                self.changelog_partitions = partitions_of(admin, self.changelog_topic) or 1
                 break
             except (KafkaException, SinkError) as exc:
                 if self._stop is not None:
@@ -423,7 +427,7 @@ class Sidecar:
                                      dict(meta, partition=part.partition)))
             written[part.partition] = (offset, blob)
             cl_partition = part.partition % self.changelog_partitions
-            records += [Record(self.kcfg.changelog_topic, key.encode(), value, headers,
+            records += [Record(self.changelog_topic, key.encode(), value, headers,
                                cl_partition)
                         for key, value, headers in to_records(
                             changelog_key(group, topic, part.partition), blob)]
@@ -600,7 +604,7 @@ class Sidecar:
         if committed is not None:
             self.log.warning("no checkpoint for a partition with committed offsets: its state "
                              "starts empty at the committed offset", partition=p,
-                             offset=committed, changelog=self.kcfg.changelog_topic)
+                             offset=committed, changelog=self.changelog_topic)
             return Part(p, self._engine(None), committed, None, None)
         return Part(p, self._engine(None), None, None, None)
 

@@ -215,3 +215,10 @@ def test_a_failed_seek_back_on_an_owned_partition_is_fatal(
     else:
         s._rewind()
     assert part.next_offset == 100 and not part.dirty
+
+
+def test_the_changelog_is_one_per_group_unless_named() -> None:
+    """Two groups with default settings must not share changelog partitions."""
+    assert sidecar(group_id="fraud").changelog_topic == "fraud.changelog"
+    assert sidecar(group_id="eta").changelog.topic == "eta.changelog"
+    assert sidecar(group_id="g", changelog_topic="shared").changelog_topic == "shared"
