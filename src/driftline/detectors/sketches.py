@@ -171,10 +171,6 @@ class CountTable:
             out = np.concatenate([out, np.zeros(width - out.size, np.int64)])
         return out
 
-    def column_totals(self) -> IntArray:
-        """Total per segment (sum over codes), indexed by segment code."""
-        return self.counts.sum(axis=1)
-
     @property
     def total(self) -> int:
         return int(self.counts.sum())
