@@ -205,23 +205,22 @@ class DashboardQuery:
     expr: str
 
 
+def _render_module() -> Any:
+    """deploy/grafana/render.py, loaded once: its panel walk serves the figures and these tests."""
+    if "driftline_render" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("driftline_render", RENDER_SCRIPT)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return sys.modules["driftline_render"]
+
+
 def dashboard_queries() -> list[DashboardQuery]:
     """Every PromQL expression of the dashboard: panel targets, annotations, query variables."""
     dash = json.loads(DASHBOARD.read_text())
-    out: list[DashboardQuery] = []
-
-    def walk(panels: list[dict[str, Any]], row: str) -> None:
-        # rows are flat panels of type "row" followed by their panels (or nest them when collapsed)
-        for p in sorted(panels, key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"])):
-            if p["type"] == "row":
-                row = p["title"]
-                walk(p.get("panels", []), row)
-                continue
-            for t in p.get("targets", []):
-                out.append(DashboardQuery(f"panel {p['title']!r} {t['refId']} (row {row!r})", row,
-                                          t["expr"]))
-
-    walk(dash["panels"], "")
+    out = [DashboardQuery(f"panel {t.panel['title']!r} {t.ref} (row {t.row!r})", t.row, t.expr)
+           for t in _render_module().targets(DASHBOARD)]
     for a in dash["annotations"]["list"]:
         if a.get("expr"):
             out.append(DashboardQuery(f"annotation {a['name']!r}", "", a["expr"]))
@@ -329,12 +328,7 @@ def test_critical_incident_alert_fires_while_the_incident_is_open(demo_run: Demo
 
 def test_render_script_finds_data_for_every_figure(demo_run: DemoRun) -> None:
     """deploy/grafana/render.py's queries (the docs/img figures) all return series from the run."""
-    spec = importlib.util.spec_from_file_location("driftline_render", RENDER_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    render = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = render
-    spec.loader.exec_module(render)
-    data = render.collect(demo_run.prometheus.url, demo_run.started, demo_run.finished + 3)
+    data = _render_module().collect(demo_run.prometheus.url, demo_run.started, demo_run.finished + 3)
     empty = [key for key, series in data.items() if not series]
     assert not empty, f"figure queries without data: {empty}"
 
