@@ -205,6 +205,15 @@ def differences(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]
 
 
+def assert_run_equals_replay(r: Runs, inputs: list[Any], summary: dict[str, Any]) -> list[dict]:
+    """The invariant: the committed incidents and totals equal a replay of the input topic."""
+    expected, engines = replay(r.config, inputs, r.topic)
+    published = incidents_of(read_all(r.bootstrap, r.topics["incidents"]))
+    assert_same_incidents(published, expected)
+    assert_same_totals(summary, engines)
+    return published
+
+
 def assert_same_totals(summary: dict[str, Any], engines: dict[int, Engine]) -> None:
     for p, engine in engines.items():
         t = engine.totals
@@ -317,10 +326,7 @@ def test_round_trip_equals_replay(runs: Callable[..., Runs]) -> None:
     summary = r.wait_ok(proc, "run")
 
     inputs = read_all(r.bootstrap, r.topic)
-    expected, engines = replay(r.config, inputs, r.topic)
-    published = incidents_of(read_all(r.bootstrap, r.topics["incidents"]))
-    assert_same_incidents(published, expected)
-    assert_same_totals(summary, engines)
+    published = assert_run_equals_replay(r, inputs, summary)
     assert summary["events"]["valid"] == len(inputs)
     for ev in published:
         window = ev["data"]["window"]
@@ -356,10 +362,7 @@ def test_kill_9_mid_stream_loses_and_duplicates_nothing(runs: Callable[..., Runs
 
     inputs = read_all(r.bootstrap, r.topic)
     assert len(inputs) == len(stream)
-    expected, engines = replay(r.config, inputs, r.topic)
-    published = incidents_of(read_all(r.bootstrap, r.topics["incidents"]))
-    assert_same_incidents(published, expected)
-    assert_same_totals(summary, engines)
+    assert_run_equals_replay(r, inputs, summary)
     assert summary["kafka"]["partitions_restored"] == 2
     # the restarts really resumed from checkpoints (not from an empty state each time): every
     # killed run but the first, and the final one, restored partitions from the changelog
@@ -393,10 +396,7 @@ def test_rebalance_hands_state_over(runs: Callable[..., Runs]) -> None:
     assert sorted(summary_b["partitions"]) == ["0", "1", "2", "3"]
     inputs = read_all(r.bootstrap, r.topic)
     assert len(inputs) == len(stream)
-    expected, engines = replay(r.config, inputs, r.topic)
-    published = incidents_of(read_all(r.bootstrap, r.topics["incidents"]))
-    assert_same_incidents(published, expected)
-    assert_same_totals(summary_b, engines)
+    assert_run_equals_replay(r, inputs, summary_b)
 
 
 def test_broker_outage_is_survived(runs: Callable[..., Runs], kafka_broker: KafkaBroker) -> None:
@@ -424,10 +424,7 @@ def test_broker_outage_is_survived(runs: Callable[..., Runs], kafka_broker: Kafk
 
     inputs = read_all(r.bootstrap, r.topic)
     assert len(inputs) == len(stream)
-    expected, engines = replay(r.config, inputs, r.topic)
-    published = incidents_of(read_all(r.bootstrap, r.topics["incidents"]))
-    assert_same_incidents(published, expected)
-    assert_same_totals(summary, engines)
+    assert_run_equals_replay(r, inputs, summary)
 
 
 POISON = {
