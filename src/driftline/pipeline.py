@@ -473,6 +473,7 @@ class Engine:
 
     # -- windows close: evaluate, judge, lifecycle ----------------------------------
     def _close(self, out: Output, final: bool) -> None:
+        closed = out.windows_closed
         for group in self.groups.values():
             for win in group.windows.close_ready(final=final):
                 if group.spec.kind == "time":
@@ -486,8 +487,9 @@ class Engine:
                 and self.spec.kind == "time":
             self.metrics.watermark.labels("*").set(w.watermark)
             self.metrics.last_event.labels("*").set(w.max_key)
-        self.metrics.set_open_incidents(self.incidents.open_incidents(),
-                                        [m.name for m in self.monitors])
+        if out.windows_closed > closed:  # incidents change only when a window closes
+            self.metrics.set_open_incidents(self.incidents.open_incidents(),
+                                            [m.name for m in self.monitors])
 
     def _evaluate(self, group: Group, win: ClosedWindow) -> list[dict[str, Any]]:
         assert self.decoder is not None and self.reference is not None
