@@ -22,6 +22,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	bash scripts/ensure-services.sh
 	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 unit: $(STAMP)

@@ -31,7 +31,7 @@ import orjson
 import pyarrow.json as pj
 
 from driftline.config import load_config
-from driftline.pipeline import Engine
+from driftline.engine import Engine
 
 REGIONS = [f"r{i}" for i in range(8)]
 TIERS = ["gold", "silver", "bronze"]

@@ -42,8 +42,8 @@ from benchmarks.compare.streams import WINDOW, Stream
 from driftline.config import Config, load_config
 from driftline.decode import Batch
 from driftline.detectors.psi import PSI
+from driftline.engine import Engine, Output
 from driftline.incidents import Finding
-from driftline.pipeline import Engine, Output
 from driftline.reference import Reference
 
 BATCH = 5000  # messages per process() call, as the Kafka source's default batch_size

@@ -27,7 +27,7 @@ import numpy as np
 from benchmarks.compare import driftline_tool as dlt
 from benchmarks.compare.common import traced_peak
 from benchmarks.compare.streams import WINDOW, Stream, frozen_model
-from driftline.pipeline import Output
+from driftline.engine import Output
 
 
 def gaussian(name: str, features: int, n_ref: int, n: int, seed: int,

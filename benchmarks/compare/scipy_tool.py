@@ -19,7 +19,7 @@ from scipy import stats
 
 from benchmarks.compare.common import ToolRun, traced_peak
 from benchmarks.compare.streams import WINDOW, Stream
-from driftline.pipeline import benjamini_hochberg
+from driftline.judge import benjamini_hochberg
 
 THRESHOLD = 0.1
 ALPHA = 0.01

@@ -64,7 +64,8 @@ class Scenario:
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return out
 
 
 def generate_window(w: int, rng: np.random.Generator, sc: Scenario) -> list[bytes]:

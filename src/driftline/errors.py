@@ -23,5 +23,9 @@ class SinkError(DriftlineError):
     """A sink could not write (incident topic, file)."""
 
 
-class CheckpointError(DriftlineError):
+class StateError(DriftlineError):
+    """State read back (a checkpoint, a profile, a state topic) is not valid driftline state."""
+
+
+class CheckpointError(StateError):
     """State could not be saved or restored consistently."""

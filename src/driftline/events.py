@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator
 
+from driftline.timestamps import parse_timestamp  # one rule for every path
+
 # Strict types: the decoder takes JSON as it is (no "0.5" → 0.5, no true → 1.0), and so
 # does the contract. A JSON integer is a valid number.
 Number = Annotated[float, Strict()]
@@ -47,8 +49,6 @@ class PredictionEvent(BaseModel):
     @field_validator("timestamp")
     @classmethod
     def _timestamp(cls, v: float | str) -> float | str:
-        from driftline.decode import parse_timestamp  # one rule for both paths
-
         if parse_timestamp(v) is None:
             raise ValueError("not RFC 3339 with an offset, nor a finite, non-negative epoch")
         return v
@@ -70,7 +70,6 @@ class PredictionEvent(BaseModel):
 
 
 Severity = Literal["low", "medium", "high", "critical"]
-IncidentType = Literal["opened", "updated", "escalated", "resolved"]
 
 
 class Triage(BaseModel):

@@ -45,6 +45,8 @@ class WindowRef:
     start: float
     end: float
     kind: str = "time"
+    #: event time of the window's last event (what a count window's CloudEvent says)
+    last_time: float | None = None
 
     def as_dict(self) -> dict[str, str]:
         if self.kind == "count":
@@ -53,7 +55,10 @@ class WindowRef:
 
     @property
     def time(self) -> str:
-        return iso(self.end) if self.kind == "time" else iso(0)
+        """CloudEvent time: the window's end in event time (a count window: its last event's)."""
+        if self.kind == "time":
+            return iso(self.end)
+        return iso(self.last_time if self.last_time is not None else 0.0)
 
 
 @dataclass(frozen=True)

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
-_SECRET = re.compile(r"(password|secret|token|sasl\.|ssl\.key|credential)", re.I)
+from driftline.redact import HIDDEN, is_secret, redact
 
 
-def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Replace the value of any key that looks like a secret, at any depth."""
-    def walk(obj: Any) -> Any:
-        if isinstance(obj, dict):
-            return {k: "***" if _SECRET.search(str(k)) else walk(v) for k, v in obj.items()}
-        return obj
+def redact_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: secret-looking keys of the event, at any depth, become ``***``."""
     for k in list(event):
-        event[k] = "***" if _SECRET.search(k) and k != "event" else walk(event[k])
+        if k != "event" and is_secret(k):
+            event[k] = HIDDEN
+        elif isinstance(event[k], dict):
+            event[k] = redact(event[k])
     return event
 
 
@@ -30,7 +28,7 @@ def configure(level: str = "info", json: bool | None = None) -> None:
     structlog.configure(
         processors=[structlog.processors.add_log_level,
                     structlog.processors.TimeStamper(fmt="iso", utc=True),
-                    redact, renderer],
+                    redact_event, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,

@@ -1,23 +1,101 @@
 """Prometheus metrics, all in one place, on an injected registry.
 
-Updated once per batch or per closed window — never per event (a labelled
-``inc()`` costs microseconds). Segment label values beyond
-``limits.metric_segment_cardinality`` fold into ``__other__`` so hostile input
-cannot explode the series count.
+Counters are updated once per batch or per closed window — never per event (a
+labelled ``inc()`` costs microseconds). The engine's state (open incidents, the
+last closed window's statistics and breach levels) is read at scrape time by one
+custom collector from the engines' published ``EngineGauges``, so however many
+engines a process runs, one writer exports it and a scrape never sees half an
+update. Segment label values beyond ``limits.metric_segment_cardinality`` fold
+into ``__other__`` so hostile input cannot explode the series count.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from driftline import __version__
-from driftline.decode import REASONS
-from driftline.vocab import OTHER
+from driftline.decode import REASONS, Batch, Decoder
+from driftline.decode.vocab import OTHER
+from driftline.incidents import Finding
 
 ALL = "__all__"
+SEVERITIES = ("low", "medium", "high", "critical")
+#: (monitor, model, detector, signal, segment label)
+StatisticLabels = tuple[str, str, str, str, str]
+
+
+@dataclass(frozen=True)
+class EngineGauges:
+    """What one engine shows at scrape time; replaced whole (never mutated) when it changes."""
+
+    monitors: tuple[str, ...] = ()
+    #: (monitor, severity) → open incidents
+    open_incidents: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    #: labels → (value, breach level 0/1/2, direction) of the last closed window
+    statistics: Mapping[StatisticLabels, tuple[float, int, str]] = field(default_factory=dict)
+
+    def shown(self, findings: Sequence[Finding], segment_label: Callable[[str | None, str], str],
+              ) -> EngineGauges:
+        """These gauges with a closed window's statistics on top.
+
+        Segments folded into one label (beyond the metric cap) share a series: it shows the
+        worst of them, so a breach cannot be overwritten by a clean segment of the same label.
+        """
+        shown: dict[StatisticLabels, tuple[float, int, str]] = {}
+        for f in findings:
+            e = f.evaluation
+            labels = (f.monitor.name, f.model, e.detector, f.signal,
+                      segment_label(e.segment, f.monitor.segment_by or ""))
+            level = f.level or 0
+            old = shown.get(labels)
+            if old is None or level > old[1]:
+                shown[labels] = (e.value, level, f.direction)
+        if not shown:
+            return self
+        return EngineGauges(self.monitors, self.open_incidents, {**self.statistics, **shown})
+
+
+class EngineCollector(Collector):
+    """Exports ``driftline_incidents_open``, ``driftline_statistic`` and ``driftline_breach``."""
+
+    def __init__(self) -> None:
+        self.sources: Callable[[], Iterable[EngineGauges]] = lambda: ()
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # families depend on the engines' state: nothing fixed to check at register
+
+    def collect(self) -> Iterator[Metric]:
+        views = list(self.sources())
+        open_ = GaugeMetricFamily("driftline_incidents_open", "Open incidents.",
+                                  labels=["monitor", "severity"])
+        counts: dict[tuple[str, str], int] = {}
+        for v in views:
+            for m in v.monitors:
+                for sev in SEVERITIES:
+                    counts.setdefault((m, sev), 0)
+            for key, n in v.open_incidents.items():
+                counts[key] = counts.get(key, 0) + n
+        for (m, sev), n in sorted(counts.items()):
+            open_.add_metric([m, sev], n)
+        yield open_
+        stat = GaugeMetricFamily("driftline_statistic", "Statistic of the last closed window.",
+                                 labels=["monitor", "model", "detector", "signal", "segment"])
+        breach = GaugeMetricFamily(
+            "driftline_breach", "0 ok, 1 warning, 2 critical, for the last closed window.",
+            labels=["monitor", "model", "detector", "signal", "segment", "direction"])
+        for v in views:
+            for labels, (value, level, direction) in v.statistics.items():
+                stat.add_metric(list(labels), value)
+                breach.add_metric([*labels, direction], level)
+        yield stat
+        yield breach
 
 
 class Metrics:
@@ -28,6 +106,7 @@ class Metrics:
         r = self.registry = registry if registry is not None else CollectorRegistry()
         self._segment_cap = segment_cardinality
         self._segments: dict[str, set[str]] = {}
+        self._models: set[str] = set()
         self._lock = threading.Lock()
         ns = "driftline"
         self.events = Counter("events", "Events read, by model and outcome (valid, invalid, late).",
@@ -40,17 +119,11 @@ class Metrics:
                                     ["reason"], namespace=ns, registry=r)
         self.segment_events = Counter("segment_events", "Events per segment value (capped).",
                                       ["model", "segment_key", "segment"], namespace=ns, registry=r)
-        self.statistic = Gauge("statistic", "Statistic of the last closed window.",
-                               ["monitor", "model", "detector", "signal", "segment"],
-                               namespace=ns, registry=r)
+        self.engines = EngineCollector()
+        r.register(self.engines)
         self.threshold = Gauge("threshold", "Thresholds the statistic is compared with.",
                                ["monitor", "model", "detector", "signal", "level", "direction"],
                                namespace=ns, registry=r)
-        self.breach = Gauge("breach", "0 ok, 1 warning, 2 critical, for the last closed window.",
-                            ["monitor", "model", "detector", "signal", "segment", "direction"],
-                            namespace=ns, registry=r)
-        self.incidents_open = Gauge("incidents_open", "Open incidents.", ["monitor", "severity"],
-                                    namespace=ns, registry=r)
         self.incident_events = Counter("incident_events", "Incident lifecycle events emitted.",
                                        ["type", "monitor", "severity"], namespace=ns, registry=r)
         self.windows_closed = Counter("windows_closed", "Windows closed and evaluated.",
@@ -87,7 +160,7 @@ class Metrics:
     def declare_monitor(self, monitor: str) -> None:
         """Create a monitor's incident series at 0, so increase() sees the first event."""
         for kind in ("opened", "updated", "escalated", "resolved"):
-            for severity in ("low", "medium", "high", "critical"):
+            for severity in SEVERITIES:
                 self.incident_events.labels(kind, monitor, severity)
 
     def segment_label(self, value: str | None, key: str = "") -> str:
@@ -120,10 +193,36 @@ class Metrics:
                 self.invalid.labels(reason).inc(n)
                 self.events.labels("*", "invalid").inc(n)
 
-    def set_open_incidents(self, counts: Mapping[tuple[str, str], int], monitors: list[str]) -> None:
-        for m in monitors:
-            for sev in ("low", "medium", "high", "critical"):
-                self.incidents_open.labels(m, sev).set(counts.get((m, sev), 0))
+    def count_events(self, model_codes: np.ndarray, outcome: str, models: list[str]) -> None:
+        """``driftline_events_total{model, outcome}`` for a batch's events of one outcome.
+
+        A model's ``late`` series exists at 0 from its first valid event, so ``rate()``
+        sees the first late one.
+        """
+        codes, counts = np.unique(model_codes, return_counts=True)
+        for c, n in zip(codes, counts, strict=True):
+            name = models[c] if c >= 0 else "unknown"
+            self.events.labels(name, outcome).inc(int(n))
+            if outcome == "valid" and name not in self._models:
+                self._models.add(name)
+                self.events.labels(name, "late")
+
+    def count_segments(self, batch: Batch, decoder: Decoder) -> None:
+        """Events per (model, segment key, segment label): one unique per key, a few incs."""
+        models = decoder.models.names
+        for key, col in batch.segments.items():
+            names = decoder.segment_values[key].names
+            ok = (col >= 0) & (batch.model >= 0)
+            pairs, counts = np.unique(batch.model[ok] * (len(names) + 1) + col[ok],
+                                      return_counts=True)
+            for pair, n in zip(pairs, counts, strict=True):
+                m, c = divmod(int(pair), len(names) + 1)
+                self.segment_events.labels(models[m], key,
+                                           self.segment_label(names[c], key)).inc(int(n))
+
+    def watch(self, sources: Callable[[], Iterable[EngineGauges]]) -> None:
+        """Export at scrape time the gauges of the engines ``sources`` returns."""
+        self.engines.sources = sources
 
 
 def serve(metrics: Metrics, addr: str, port: int) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from driftline.config import DetectionConfig, MonitorConfig
+from driftline.config import DetectionConfig, MonitorConfig, MonitorWindow
 from driftline.decode import Batch, Decoder, Schema
 from driftline.detectors import REGISTRY, Detector
 from driftline.detectors.sketches import FloatArray, IntArray
@@ -85,6 +85,11 @@ class Monitor:
     @property
     def direction(self) -> str:
         return self.detector.direction
+
+    @property
+    def window(self) -> MonitorWindow | None:
+        """The monitor's own window, or None for the global one."""
+        return self.cfg.window
 
     def applies_to(self, model: str) -> bool:
         return not self.cfg.models or model in self.cfg.models

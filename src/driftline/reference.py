@@ -71,14 +71,47 @@ class Reference:
     @classmethod
     def load(cls, path: str | Path) -> Reference:
         try:
-            return cls.from_json(orjson.loads(Path(path).read_bytes()))
-        except (OSError, orjson.JSONDecodeError, KeyError) as exc:
-            raise ReferenceError_(f"{path}: cannot read reference profile: {exc}") from exc
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise ReferenceError_(f"{path}: cannot read reference profile: {exc.strerror}") from exc
+        return cls.parse(data, path)
+
+    @classmethod
+    def parse(cls, data: bytes, path: str | Path) -> Reference:
+        """A profile from its bytes; any fault is one ``ReferenceError_`` naming the file."""
+        try:
+            obj = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise ReferenceError_(f"{path}: not a reference profile: invalid JSON ({exc})") from exc
+        if not isinstance(obj, dict):
+            raise ReferenceError_(f"{path}: not a reference profile: a JSON "
+                                  f"{type(obj).__name__}, not an object")
+        try:
+            return cls.from_json(obj)
+        except ReferenceError_ as exc:
+            raise ReferenceError_(f"{path}: {exc}") from exc
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise ReferenceError_(f"{path}: not a valid reference profile: "
+                                  f"{type(exc).__name__}: {exc}") from exc
 
     def covers(self, monitors: Sequence[Monitor]) -> list[str]:
         """Slots the monitors need that no model of this reference has."""
         have = {s for slots in self.models.values() for s in slots}
         return sorted({m.slot for m in monitors} - have)
+
+
+def load_reference(path: str | Path | None) -> tuple[Reference | None, list[bytes] | None]:
+    """``--reference``: a profile (a JSON object naming its format) or JSON-lines events."""
+    if path is None:
+        return None, None
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ReferenceError_(f"{path}: cannot read the reference: {exc.strerror}") from exc
+    head = data.lstrip()[:4096]
+    if head.startswith(b"{") and b'"format"' in head and b"driftline.reference" in head:
+        return Reference.parse(data, path), None
+    return None, [line for line in data.splitlines() if line.strip()]
 
 
 def fit(batch: Batch, monitors: Sequence[Monitor], decoder: Decoder, source: str) -> Reference:

@@ -26,7 +26,6 @@ import os
 import signal
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,9 +35,10 @@ import numpy as np
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from driftline.config import Config, parse_duration
+from driftline.engine import Engine, Output
 from driftline.errors import CheckpointError, SinkError, SourceError
 from driftline.io.checkpoint import Checkpoint, changelog_key, decode, encode, to_records
-from driftline.io.kafka_settings import Role, client_settings, overridden, redact, secret_keys
+from driftline.io.kafka_settings import Role, client_settings, overridden, secret_keys
 from driftline.io.kafka_sink import (
     CHANGELOG_CONFIG,
     Record,
@@ -53,7 +53,8 @@ from driftline.io.kafka_sink import (
 from driftline.io.kafka_source import ChangelogReader, KafkaSource, PartitionBatch, start_offset
 from driftline.logging import get_logger
 from driftline.metrics import Metrics
-from driftline.pipeline import Engine, Output
+from driftline.redact import redact
+from driftline.totals import Totals
 
 LAG_EVERY = 5.0  # seconds between consumer lag/position updates
 PRIME_SECONDS = 10.0  # a new engine waits this long for batch_size events to infer its schema
@@ -155,6 +156,8 @@ class Sidecar:
         # every transaction carrying it (abort, rewind, the same message again, forever)
         producer_max = int(self.sink.settings.get("message.max.bytes", 1_000_000))
         self.dead_letter_max = max(1024, producer_max - DEAD_LETTER_HEADROOM)
+        # open incidents and statistics: read at scrape time from the engines held now
+        self.metrics.watch(lambda: [p.engine.gauges for p in list(self.parts.values())])
 
     # -- life cycle ----------------------------------------------------------------------------
     def run(self, install_signals: bool = True) -> dict[str, Any]:
@@ -294,7 +297,6 @@ class Sidecar:
                 self.stats.first_message = now
             for p, pb in batches.items():
                 self._accept(p, pb, now)
-            self._set_open_incidents()
         self._prime_due(now)
         pending = sum(len(p.incidents) + len(p.dead) for p in self.parts.values()
                       if not p.warming)
@@ -356,19 +358,12 @@ class Sidecar:
 
     def _collect(self, part: Part, out: Output, pb: PartitionBatch | None) -> None:
         for ev in out.incidents:
-            part.incidents.append(self.label(ev))
+            part.incidents.append(ev)
         topic = self.kcfg.dead_letter_topic
         for d in out.dead_letters:
             key = pb.key_at(d.position) if pb is not None else None
             part.dead.append(dead_letter_record(topic, d, self.topic, key,
                                                 self.dead_letter_max))
-
-    def label(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Name the Kafka source in an incident's positions (the engine knows only offsets)."""
-        data = event.get("data") or {}
-        data["source_positions"] = [dict(pos, source="kafka", topic=self.topic)
-                                    for pos in data.get("source_positions") or ()]
-        return event
 
     def _brokers_reachable(self) -> bool:
         """No new events only means idle if the brokers answer (not during an outage)."""
@@ -394,7 +389,6 @@ class Sidecar:
             out = part.engine.finish()
             part.dirty = True
             self._collect(part, out, None)
-        self._set_open_incidents()
         return self.commit()
 
     # -- the checkpoint: one function, numbered steps ---------------------------------------------
@@ -555,7 +549,7 @@ class Sidecar:
     def _engine(self, state: dict[str, Any] | None) -> Engine:
         engine = Engine(self.config, reference=self.reference,
                         reference_events=self.reference_events, window=self.window,
-                        metrics=self.metrics)
+                        metrics=self.metrics, origin={"source": "kafka", "topic": self.topic})
         if state is not None:
             engine.restore(state)
         return engine
@@ -632,8 +626,7 @@ class Sidecar:
                 blob = asm.blob(key)
                 if blob is not None:
                     found[p] = (decode(blob), blob)
-            stale = [p for p in partitions if committed.get(p) is not None
-                     and (p not in found or found[p][0].offset < committed[p])]  # type: ignore[operator]
+            stale = [p for p in partitions if _behind(found.get(p), committed.get(p))]
             if not stale or time.monotonic() > deadline or self._give_up():
                 break
             time.sleep(1.0)
@@ -703,41 +696,22 @@ class Sidecar:
             with contextlib.suppress(KeyError):
                 gauge.remove(self.topic, str(p))
 
-    def _set_open_incidents(self) -> None:
-        counts: Counter[tuple[str, str]] = Counter()
-        monitors: set[str] = set()
-        for part in self.parts.values():
-            counts.update(part.engine.incidents.open_incidents())
-            monitors |= {m.name for m in part.engine.monitors}
-        self.metrics.set_open_incidents(counts, sorted(monitors))
-
     def summary(self) -> dict[str, Any]:
         """Totals over the partitions this instance holds (restored state included)."""
-        read = valid = late = windows = 0
-        invalid: Counter[str] = Counter()
-        incidents: dict[str, dict[str, int]] = {}
+        total = Totals()
         per_partition = {}
         held = {**self.parked, **self.parts}  # after close() the last states are parked
         for p, part in sorted(held.items()):
             t = part.engine.totals
-            read, valid, late, windows = read + t.read, valid + t.valid, late + t.late, \
-                windows + t.windows
-            invalid.update(t.invalid)
-            for key, n in t.incidents.items():
-                kind, detector, severity = key.split(":")
-                slot = incidents.setdefault(kind, {})
-                slot[f"{detector}/{severity}"] = slot.get(f"{detector}/{severity}", 0) + n
+            total = total + t
             per_partition[str(p)] = {"read": t.read, "valid": t.valid, "windows": t.windows,
                                      "next_offset": part.next_offset}
         s = self.stats
         elapsed = time.monotonic() - (s.first_message or s.started)
         return {
-            "events": {"read": read, "valid": valid, "late": late,
-                       "invalid": sum(n for r, n in invalid.items()
-                                      if r not in ("late", "cardinality_overflow")),
-                       "invalid_by_reason": dict(sorted(invalid.items()))},
-            "windows_closed": windows,
-            "incidents": incidents,
+            "events": total.events_summary(),
+            "windows_closed": total.windows,
+            "incidents": total.incidents_summary(),
             "partitions": per_partition,
             "kafka": {"group_id": self.group, "input_topic": self.topic,
                       "transactional_id": self.transactional_id,
@@ -750,3 +724,7 @@ class Sidecar:
             "elapsed_seconds": round(elapsed, 3),
         }
 
+
+def _behind(found: tuple[Checkpoint, bytes] | None, committed: int | None) -> bool:
+    """A partition with committed offsets whose changelog checkpoint is missing or older."""
+    return committed is not None and (found is None or found[0].offset < committed)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -142,3 +143,19 @@ def test_two_runs_write_identical_files(runs: tuple[Run, Run]) -> None:
     """Ids and contents derive from the data, not the clock: a second run is byte-identical."""
     first, second = runs
     assert first.incidents and first.incidents == second.incidents
+
+
+def test_incident_positions_are_the_generators_running_offsets(events: list[dict[str, Any]],
+                                                               ) -> None:
+    """Positions cite the generator's stream-wide offsets: later windows, later offsets."""
+    from driftline import demo
+
+    per_window = [len(ms) for _, ms in demo.stream(7, SCENARIO)]
+    starts = [sum(per_window[:w]) for w in range(len(per_window) + 1)]
+    for d in opened(events):
+        (pos,) = d["source_positions"]
+        assert pos["source"] == "generator" and pos["partition"] is None
+        w = int((datetime.fromisoformat(d["window"]["start"]).timestamp() - SCENARIO.window_start(0))
+                // WINDOW)
+        # the window's events were generated with it (a few, up to 5 s late, with the one before)
+        assert starts[w - 1] <= pos["first_offset"] < starts[w] < pos["last_offset"] < starts[w + 1]

@@ -32,12 +32,12 @@ import pytest
 import yaml
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
+from driftline.cli.kafka import demo_messages
 from driftline.config import load_config
 from driftline.demo import Scenario
-from driftline.io.kafka_cli import demo_messages
+from driftline.engine import Engine
 from driftline.io.kafka_sink import paced, produce_all
 from driftline.metrics import Metrics
-from driftline.pipeline import Engine
 from driftline.sidecar import Sidecar
 
 if TYPE_CHECKING:

@@ -366,8 +366,8 @@ def flood_batches(distinct: int, windows: int = 11, per_window: int = 2000,
 def _flood_main(argv: list[str]) -> int:
     """This file as a script: a driftline Engine serving /metrics over a segment-value flood."""
     from driftline.config import load_config
+    from driftline.engine import Engine
     from driftline.metrics import serve
-    from driftline.pipeline import Engine
 
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)

@@ -11,8 +11,8 @@ import pytest
 from synth import T0, per_window, run_engine, stream
 
 from driftline.config import Config
+from driftline.engine import Engine
 from driftline.errors import ReferenceError_
-from driftline.pipeline import Engine
 from driftline.reference import Reference
 
 MONITORS = [{"name": "psi-x", "signal": "feature:x", "detector": "psi"},

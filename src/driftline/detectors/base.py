@@ -15,13 +15,13 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
 from driftline.detectors.sketches import CountTable, FloatArray, IntArray, QuantileHistogram, Sketch
 
-Direction = Literal["above", "below"]
+Direction = Literal["above", "below", "both"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,14 @@ class Evaluation:
     segment: str | None = None
     top_contributors: tuple[dict[str, Any], ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    #: a sequential detector decides by itself (True: breach); None: p-value and thresholds do
+    verdict: bool | None = None
+
+
+class Memory(Protocol):
+    """Cross-window state of a detector that remembers (plain data in its snapshot)."""
+
+    def snapshot(self) -> dict[str, Any]: ...
 
 
 class Detector(ABC):
@@ -57,7 +65,8 @@ class Detector(ABC):
 
     name: ClassVar[str]
     statistic: ClassVar[str]
-    #: "above": larger values are worse (PSI, D); "below": smaller are worse (a ratio).
+    #: "above": larger values are worse (PSI, D); "below": smaller are worse (a ratio);
+    #: "both": a departure either way is (a rate difference, a mean shift).
     direction: ClassVar[Direction] = "above"
     #: (warning, critical) on ``Evaluation.value`` when the config gives none.
     default_thresholds: ClassVar[tuple[float, float]]
@@ -80,8 +89,25 @@ class Detector(ABC):
         return sketch
 
     @abstractmethod
-    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
-        """Compare ``current`` with ``reference``, one evaluation per segment in ``ctx``."""
+    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                 memory: Memory | None = None) -> list[Evaluation]:
+        """Compare ``current`` with ``reference``, one evaluation per segment in ``ctx``.
+
+        ``memory`` is what ``new_memory`` gave for this monitor and model, carried from
+        window to window (None for detectors without memory): evaluating updates it.
+        """
+
+    def new_memory(self) -> Memory | None:
+        """Fresh cross-window memory; None for detectors that judge each window alone."""
+        return None
+
+    def restore_memory(self, snap: dict[str, Any]) -> Memory:
+        """The memory ``snapshot()`` gave, validated (``StateError`` if it is not one)."""
+        raise TypeError(f"{type(self).__name__} keeps no memory across windows")
+
+    def sufficient(self, evaluation: Evaluation, min_samples: int) -> bool:
+        """Whether the evaluation rests on enough events to be judged at all."""
+        return evaluation.n_current >= min_samples
 
 
 class QuantileDetector(Detector):
@@ -137,7 +163,3 @@ def reference_row(
         return reference_counts, "segment"
     return overall, "overall"
 
-
-def safe_float(x: float) -> float:
-    """Plain float, with NaN kept (JSON writers turn it into null)."""
-    return float(np.float64(x))

@@ -33,6 +33,7 @@ from driftline.detectors.base import (
     CountDetector,
     EvalContext,
     Evaluation,
+    Memory,
     reference_row,
     segment_rows,
 )
@@ -61,7 +62,8 @@ class _Categorical(CountDetector):
     def score(self, ref: IntArray, cur: IntArray) -> tuple[float, float | None, FloatArray, dict[str, Any]]:
         raise NotImplementedError
 
-    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
+    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                 memory: Memory | None = None) -> list[Evaluation]:
         assert isinstance(current, CountTable) and isinstance(reference, CountTable)
         width = max(current.counts.shape[1], reference.counts.shape[1], len(ctx.categories))
         overall = reference.row(None, width)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from driftline.detectors.base import CountDetector, EvalContext, Evaluation, segment_rows
+from driftline.detectors.base import CountDetector, EvalContext, Evaluation, Memory, segment_rows
 from driftline.detectors.segment_rate import trials_successes, two_proportion_z
 from driftline.detectors.sketches import CountTable, Sketch
 
@@ -38,7 +38,8 @@ class DisparateImpact(CountDetector):
     default_thresholds: ClassVar[tuple[float, float]] = (0.8, 0.65)
     input_kind: ClassVar = "binary"
 
-    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
+    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                 memory: Memory | None = None) -> list[Evaluation]:
         assert isinstance(current, CountTable)
         groups = [(code, name, *trials_successes(current, code)) for code, name in segment_rows(ctx)]
         eligible = [g for g in groups if g[2] >= self.min_group]

@@ -38,6 +38,7 @@ from scipy import special, stats
 from driftline.detectors.base import (
     EvalContext,
     Evaluation,
+    Memory,
     QuantileDetector,
     reference_row,
     segment_rows,
@@ -85,7 +86,8 @@ class KS(QuantileDetector):
     default_thresholds: ClassVar[tuple[float, float]] = (0.1, 0.2)
     input_kind: ClassVar = "numeric"
 
-    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
+    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                 memory: Memory | None = None) -> list[Evaluation]:
         assert isinstance(current, QuantileHistogram)
         assert isinstance(reference, QuantileHistogram)
         overall_ref = reference.row(None)

@@ -37,6 +37,7 @@ import numpy as np
 from driftline.detectors.base import (
     EvalContext,
     Evaluation,
+    Memory,
     QuantileDetector,
     reference_row,
     segment_rows,
@@ -76,13 +77,15 @@ class PSI(QuantileDetector):
             raise ValueError(f"grid ({self.grid}) must be a multiple of bins ({self.bins})")
 
     def coarse(self, counts: IntArray) -> IntArray:
-        return counts.reshape(self.bins, -1).sum(axis=1)
+        coarse: IntArray = counts.reshape(self.bins, -1).sum(axis=1)
+        return coarse
 
     def coarse_edges(self, sketch: QuantileHistogram) -> FloatArray:
         step = self.grid // self.bins
         return sketch.edges[step - 1 :: step]
 
-    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
+    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                 memory: Memory | None = None) -> list[Evaluation]:
         assert isinstance(current, QuantileHistogram)
         assert isinstance(reference, QuantileHistogram)
         overall_ref = self.coarse(reference.row(None))

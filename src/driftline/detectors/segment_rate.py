@@ -28,7 +28,7 @@ from typing import ClassVar
 import numpy as np
 from scipy import special
 
-from driftline.detectors.base import CountDetector, EvalContext, Evaluation, segment_rows
+from driftline.detectors.base import CountDetector, EvalContext, Evaluation, Memory, segment_rows
 from driftline.detectors.sketches import CountTable, Sketch
 
 
@@ -55,11 +55,12 @@ class SegmentRate(CountDetector):
 
     name: ClassVar[str] = "segment_rate"
     statistic: ClassVar[str] = "rate_difference"
-    direction: ClassVar = "both"  # type: ignore[assignment]  # under- and over-serving both matter
+    direction: ClassVar = "both"  # under- and over-serving both matter
     default_thresholds: ClassVar[tuple[float, float]] = (0.05, 0.10)
     input_kind: ClassVar = "binary"
 
-    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
+    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                 memory: Memory | None = None) -> list[Evaluation]:
         assert isinstance(current, CountTable) and isinstance(reference, CountTable)
         n_all, s_all = trials_successes(reference, None)
         out = []

@@ -113,10 +113,12 @@ class QuantileHistogram:
     def row(self, segment: int | None) -> IntArray:
         """Counts for one segment, or all segments summed when ``segment`` is None."""
         if segment is None:
-            return self.counts.sum(axis=0)
+            total: IntArray = self.counts.sum(axis=0)
+            return total
         if segment >= self.counts.shape[0]:
             return np.zeros(self.bins, np.int64)
-        return self.counts[segment]
+        own: IntArray = self.counts[segment]
+        return own
 
     @property
     def total(self) -> int:
@@ -161,6 +163,7 @@ class CountTable:
 
     def row(self, segment: int | None, width: int | None = None) -> IntArray:
         width = self.counts.shape[1] if width is None else width
+        out: IntArray
         if segment is None:
             out = self.counts.sum(axis=0)
         elif segment >= self.counts.shape[0]:
@@ -282,6 +285,17 @@ _KINDS: dict[str, type[QuantileHistogram] | type[CountTable] | type[Moments]] = 
     CountTable.kind: CountTable,
     Moments.kind: Moments,
 }
+
+
+def merge(a: Sketch, b: Sketch) -> Sketch:
+    """``a`` merged with ``b``, which must be a sketch of the same kind and layout."""
+    if isinstance(a, QuantileHistogram) and isinstance(b, QuantileHistogram):
+        return a.merge(b)
+    if isinstance(a, CountTable) and isinstance(b, CountTable):
+        return a.merge(b)
+    if isinstance(a, Moments) and isinstance(b, Moments):
+        return a.merge(b)
+    raise TypeError(f"cannot merge a {type(a).__name__} with a {type(b).__name__}")
 
 
 def restore_sketch(snap: dict[str, Any]) -> Sketch:

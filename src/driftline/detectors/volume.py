@@ -22,7 +22,7 @@ from typing import ClassVar
 
 from scipy import special
 
-from driftline.detectors.base import CountDetector, EvalContext, Evaluation, segment_rows
+from driftline.detectors.base import CountDetector, EvalContext, Evaluation, Memory, segment_rows
 from driftline.detectors.sketches import CountTable, Sketch
 
 
@@ -39,7 +39,16 @@ class SegmentVolume(CountDetector):
     input_kind: ClassVar = "volume"
     table: ClassVar[str] = "volume"
 
-    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext) -> list[Evaluation]:
+    def sufficient(self, evaluation: Evaluation, min_samples: int) -> bool:
+        """Judged once the reference share predicts a tenth of ``min_samples`` events.
+
+        A segment's own count can be 0 (silence is the point), so the expected count
+        under the reference share is the sample that matters.
+        """
+        return float(evaluation.details.get("expected", 0.0)) >= min_samples / 10
+
+    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                 memory: Memory | None = None) -> list[Evaluation]:
         assert isinstance(current, CountTable) and isinstance(reference, CountTable)
         n_ref, n_cur = reference.total, current.total
         out = []

@@ -18,6 +18,13 @@ import orjson
 from driftline.decode import DeadLetter
 
 
+def file_origin(path: str | Path) -> dict[str, Any]:
+    """What an incident's ``source_positions`` say of a file source: its path (lines follow)."""
+    if str(path) == "-":
+        return {"source": "stdin"}
+    return {"source": "file", "path": str(path)}
+
+
 def read_batches(path: str | Path, batch_size: int = 10_000,
                  progress: bool = False) -> Iterator[tuple[list[bytes], np.ndarray]]:
     """Batches of (lines, line numbers) from a JSON-lines file or '-' for stdin."""

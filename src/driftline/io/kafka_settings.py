@@ -7,9 +7,10 @@ correctness (manual commits, idempotence, the transactional id, read_committed c
 reads). A forced value that the settings contradict is overridden and reported.
 
 Secret values are written in the config as ``{env: NAME}`` or ``{file: PATH}`` and resolved
-only here, when a client is built; ``redact`` is what the logs see.
+only here, when a client is built; ``driftline.redact`` is what the logs see.
 
 >>> from driftline.config import KafkaConfig
+>>> from driftline.redact import redact
 >>> cfg = KafkaConfig(settings={"sasl.password": {"env": "HOME"}, "client.id": "x"})
 >>> conf = client_settings(cfg, "admin")
 >>> conf["sasl.password"] != "***", redact(conf)["sasl.password"]
@@ -30,9 +31,6 @@ from driftline.errors import ConfigError
 Role = Literal["consumer", "producer", "admin", "changelog"]
 ROLES = ("consumer", "producer", "admin")
 
-#: keys whose values never reach a log, whatever their source
-SECRET_KEY = re.compile(r"password|secret|token|credential|sasl\.oauthbearer\.config|"
-                        r"ssl\.key\.pem|ssl\.keystore|ssl_key|private", re.I)
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "consumer": {
@@ -146,10 +144,3 @@ def secret_keys(cfg: KafkaConfig) -> set[str]:
         elif isinstance(value, Mapping):
             out.add(key)
     return out
-
-
-def redact(conf: Mapping[str, Any], secrets: set[str] | frozenset[str] = frozenset()
-           ) -> dict[str, Any]:
-    """A copy safe to log: secret-looking keys and resolved references become ``***``."""
-    return {k: "***" if (k in secrets or SECRET_KEY.search(k)) else v
-            for k, v in conf.items() if not callable(v)}

@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic  # where admin's re-export comes from
 
 from driftline.config import KafkaConfig
 from driftline.decode import DeadLetter

@@ -375,17 +375,17 @@ def test_memory_is_bounded_by_layout(cls: type[Detector], segmented: bool) -> No
         assert array.nbytes == small_state[name].nbytes, name
 
 
-SEQUENTIAL = cases(lambda cls: getattr(cls, "sequential", False))
+REMEMBERING = cases(lambda cls: cls().new_memory() is not None)
 
 
-@pytest.mark.parametrize(("cls", "segmented"), SEQUENTIAL)
-def test_sequence_snapshot_restores_cross_window_memory(
+@pytest.mark.parametrize(("cls", "segmented"), REMEMBERING)
+def test_memory_snapshot_restores_cross_window_memory(
     cls: type[Detector], segmented: bool
 ) -> None:
-    """A sequential detector's cross-window memory restored from JSON evaluates as the original."""
+    """A detector's cross-window memory restored from JSON evaluates as the original."""
     det, ref, ctx = fitted(cls, segmented)
     rng = np.random.default_rng(13)
-    seq = det.new_sequence()  # type: ignore[attr-defined]
+    memory = det.new_memory()
 
     def window(w: int) -> Sketch:
         n = 2_000
@@ -393,10 +393,11 @@ def test_sequence_snapshot_restores_cross_window_memory(
         return sketch_of(det, ref, values, make_segments(rng, n, segmented))
 
     for w in range(10):
-        det.evaluate_window(window(w), ref, ctx, seq)  # type: ignore[attr-defined]
-    restored = type(seq).restore(json.loads(json.dumps(seq.snapshot(), allow_nan=False)))
+        det.evaluate(window(w), ref, ctx, memory)
+    assert memory is not None
+    restored = det.restore_memory(json.loads(json.dumps(memory.snapshot(), allow_nan=False)))
     for w in range(10, 60):
         cur = window(w)
-        a = det.evaluate_window(cur, ref, ctx, seq)  # type: ignore[attr-defined]
-        b = det.evaluate_window(cur, ref, ctx, restored)  # type: ignore[attr-defined]
+        a = det.evaluate(cur, ref, ctx, memory)
+        b = det.evaluate(cur, ref, ctx, restored)
         assert canon(a) == canon(b)

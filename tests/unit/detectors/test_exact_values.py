@@ -332,11 +332,11 @@ def run_stream(det: GradualDrift, seed: int, windows: int, creep: float,
     """Feed ``windows`` windows whose mean moves ``creep`` sd per window; first detecting window."""
     rng = np.random.default_rng(seed)
     reference = det.fit(rng.normal(0, 1, 50_000), None)
-    seq = det.new_sequence()
+    memory = det.new_memory()
     for w in range(windows):
         current = det.new_sketch(reference)
         current.update(rng.normal(creep * w, 1, per_window), None)
-        e = det.evaluate_window(current, reference, EvalContext(), seq)[0]
+        e = det.evaluate(current, reference, EvalContext(), memory)[0]
         if e.details["change_detected"]:
             return w
     return None

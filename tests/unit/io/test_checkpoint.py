@@ -8,6 +8,7 @@ import pytest
 
 from driftline import demo
 from driftline.config import load_config
+from driftline.engine import Engine
 from driftline.errors import CheckpointError
 from driftline.io.checkpoint import (
     HEADER,
@@ -19,7 +20,6 @@ from driftline.io.checkpoint import (
     encode,
     to_records,
 )
-from driftline.pipeline import Engine
 
 
 def test_small_checkpoints_are_plain_and_large_ones_compressed() -> None:

@@ -8,7 +8,8 @@ import pytest
 
 from driftline.config import KafkaConfig
 from driftline.errors import ConfigError
-from driftline.io.kafka_settings import client_settings, overridden, redact, secret_keys
+from driftline.io.kafka_settings import client_settings, overridden, secret_keys
+from driftline.redact import redact
 
 
 def test_defaults_then_settings_then_role_settings_then_forced() -> None:

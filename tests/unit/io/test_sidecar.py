@@ -10,10 +10,10 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from driftline.config import Config, KafkaConfig
 from driftline.decode import DeadLetter
+from driftline.engine import Engine, Output
 from driftline.errors import SinkError, SourceError
 from driftline.io.checkpoint import Assembler, Checkpoint, changelog_key, encode, to_records
 from driftline.io.kafka_sink import TransactionError, dead_letter_record
-from driftline.pipeline import Engine, Output
 from driftline.sidecar import Part, Sidecar
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from driftline.detectors.sketches import FloatArray, IntArray, Sketch, restore_sketch
+from driftline.detectors.sketches import FloatArray, IntArray, Sketch, merge, restore_sketch
 
 
 @dataclass
@@ -31,6 +31,13 @@ class Pane:
     versions: set[int] = field(default_factory=set)
     #: partition → (first position, last position) of the events in this pane
     positions: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: (key, event time) of the pane's last event by key: a count window's time
+    last: tuple[float, float] | None = None
+
+    def note_last(self, keys: FloatArray, times: FloatArray) -> None:
+        i = int(np.argmax(keys))
+        if self.last is None or keys[i] > self.last[0]:
+            self.last = (float(keys[i]), float(times[i]))
 
     def note_positions(self, partitions: IntArray, positions: IntArray) -> None:
         for part in np.unique(partitions):
@@ -40,11 +47,13 @@ class Pane:
             self.positions[int(part)] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
 
     def merge(self, other: Pane) -> Pane:
+        last = self.last if other.last is None or (
+            self.last is not None and self.last[0] >= other.last[0]) else other.last
         out = Pane(dict(self.sketches), self.count + other.count, self.versions | other.versions,
-                   dict(self.positions))
+                   dict(self.positions), last)
         for key, sk in other.sketches.items():
             mine = out.sketches.get(key)
-            out.sketches[key] = sk if mine is None else mine.merge(sk)  # type: ignore[arg-type]
+            out.sketches[key] = sk if mine is None else merge(mine, sk)
         for part, (lo, hi) in other.positions.items():
             old = out.positions.get(part)
             out.positions[part] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
@@ -53,13 +62,16 @@ class Pane:
     def snapshot(self, key_to_str: Any) -> dict[str, Any]:
         return {"count": self.count, "versions": sorted(self.versions),
                 "positions": {str(p): list(v) for p, v in self.positions.items()},
+                "last": None if self.last is None else list(self.last),
                 "sketches": {key_to_str(k): s.snapshot() for k, s in self.sketches.items()}}
 
     @classmethod
     def restore(cls, snap: dict[str, Any], str_to_key: Any) -> Pane:
+        last = snap["last"]
         return cls({str_to_key(k): restore_sketch(s) for k, s in snap["sketches"].items()},
                    snap["count"], set(snap["versions"]),
-                   {int(p): (v[0], v[1]) for p, v in snap["positions"].items()})
+                   {int(p): (v[0], v[1]) for p, v in snap["positions"].items()},
+                   None if last is None else (float(last[0]), float(last[1])))
 
 
 @dataclass(frozen=True)
@@ -159,8 +171,18 @@ class Windows:
                 "first_pane": None if self.first_pane == np.inf else self.first_pane,
                 "panes": {str(p): pane.snapshot(key_to_str) for p, pane in self.panes.items()}}
 
-    def restore(self, snap: dict[str, Any], str_to_key: Any) -> None:
-        self.max_key = -np.inf if snap["max_key"] is None else snap["max_key"]
-        self.last_closed = snap["last_closed"]
-        self.first_pane = np.inf if snap["first_pane"] is None else snap["first_pane"]
-        self.panes = {int(p): Pane.restore(s, str_to_key) for p, s in snap["panes"].items()}
+    @classmethod
+    def restore(cls, snap: dict[str, Any], str_to_key: Any) -> Windows:
+        w = cls(snap["hop"], snap["k"], snap["lateness"])
+        w.max_key = -np.inf if snap["max_key"] is None else snap["max_key"]
+        w.last_closed = snap["last_closed"]
+        w.first_pane = np.inf if snap["first_pane"] is None else snap["first_pane"]
+        w.panes = {int(p): Pane.restore(s, str_to_key) for p, s in snap["panes"].items()}
+        return w
+
+    def start_at(self, cut: float) -> None:
+        """Evaluation starts at key ``cut`` (the end of a warm-up): nothing before it closes."""
+        self.first_pane = int(np.floor(cut / self.hop))
+        self.last_closed = self.first_pane - 1
+        self.max_key = -np.inf
+        self.panes.clear()

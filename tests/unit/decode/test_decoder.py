@@ -19,8 +19,8 @@ import pydantic
 import pytest
 
 from driftline.decode import REASONS, Batch, Decoder, Schema, check_event, infer_schema
+from driftline.decode.vocab import OTHER
 from driftline.events import PredictionEvent
-from driftline.vocab import OTHER
 
 SCHEMA = Schema(numeric=("x",), categorical=("color",), segments=("region",))
 MODELS = ["m"]

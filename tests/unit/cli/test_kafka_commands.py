@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import orjson
 
 from driftline.cli import parser
+from driftline.cli.kafka import demo_messages, run_config
 from driftline.decode import DeadLetter
 from driftline.demo import Scenario
-from driftline.io.kafka_cli import demo_messages, run_config
 from driftline.io.kafka_sink import Record, dead_letter_record, incident_record, paced
 from driftline.sidecar import Sidecar
 
@@ -72,14 +73,20 @@ def test_output_records_carry_keys_and_headers() -> None:
 
 
 def test_incident_positions_name_the_kafka_topic() -> None:
-    """The engine's positions (partition, offsets) become Kafka positions of the input topic."""
+    """A partition's engine cites its events as Kafka positions of the input topic, itself."""
     config = run_config(parser().parse_args(["run", "--input-topic", "preds",
                                              "--instance-id", "x"]))
-    sidecar = Sidecar(config, instance_id="x")  # builds no client until run()
+    sidecar = Sidecar(config, instance_id="x", window="300")  # builds no client until run()
     assert sidecar.transactional_id == "driftline-driftline-x"
-    event = {"data": {"source_positions": [
-        {"source": "stream", "topic": None, "partition": 2, "path": None,
-         "first_offset": 10, "last_offset": 99}]}}
-    assert sidecar.label(event)["data"]["source_positions"] == [
-        {"source": "kafka", "topic": "preds", "partition": 2, "path": None,
-         "first_offset": 10, "last_offset": 99}]
+    engine = sidecar._engine(None)
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, 600), rng.normal(3, 1, 600)])  # a shift at 600
+    messages = [orjson.dumps({"model_id": "m", "timestamp": 1e9 + i, "prediction": 0.5,
+                              "features": {"x": float(v)}}) for i, v in enumerate(x)]
+    out = engine.process(messages, np.arange(10, 1210), np.full(1200, 2))
+    positions = [p for ev in out.incidents + engine.finish().incidents
+                 for p in ev["data"]["source_positions"]]
+    assert engine.origin == {"source": "kafka", "topic": "preds"}
+    assert positions, "the shift must open an incident"
+    assert {(p["source"], p["topic"], p["partition"]) for p in positions} == {("kafka", "preds", 2)}
+    assert min(p["first_offset"] for p in positions) >= 10 + 300

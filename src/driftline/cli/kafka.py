@@ -1,4 +1,4 @@
-"""The Kafka commands: ``driftline run`` (the sidecar loop) and ``driftline produce-demo``."""
+"""``driftline run`` (the Kafka sidecar loop) and ``driftline produce-demo``."""
 
 from __future__ import annotations
 
@@ -28,14 +28,14 @@ def run_config(args: argparse.Namespace) -> Config:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from driftline.cli import _load_reference
     from driftline.logging import get_logger
     from driftline.metrics import Metrics, serve
+    from driftline.reference import load_reference
     from driftline.sidecar import Sidecar
 
     config = run_config(args)
     log = get_logger("driftline.run")
-    reference, ref_events = _load_reference(args.reference or config.reference.path)
+    reference, ref_events = load_reference(args.reference or config.reference.path)
     metrics = Metrics(segment_cardinality=config.limits.metric_segment_cardinality)
     port = serve(metrics, config.metrics.addr, config.metrics.port)
     log.info("metrics", url=f"http://{config.metrics.addr}:{port}/metrics")
@@ -110,7 +110,7 @@ def cmd_produce_demo(args: argparse.Namespace) -> int:
 
 
 # -- parsers --------------------------------------------------------------------------------------
-def add_commands(sub: Any) -> None:
+def add_parsers(sub: Any) -> None:
     """Add ``run`` and ``produce-demo`` to the driftline command line."""
     r = sub.add_parser("run", help="consume a Kafka topic, publish incidents exactly once",
                        description="Consume prediction events from Kafka in a consumer group; "

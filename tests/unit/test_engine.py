@@ -17,12 +17,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from synth import T0, event, record_findings, run_engine, split
+from synth import T0, event, record_findings, run_engine, split, stream
 
 from driftline import demo
-from driftline.cli import summarize
+from driftline.cli.summary import summarize
 from driftline.config import Config, load_config
-from driftline.pipeline import NICE_SECONDS, Engine, auto_window, benjamini_hochberg
+from driftline.engine import Engine
+from driftline.judge import benjamini_hochberg
+from driftline.windows import NICE_SECONDS, auto_window
 
 DEMO_CONFIG = Path(__file__).parents[2] / "configs" / "demo.yaml"
 SHORT = demo.Scenario(windows=18, warmup=4, region_start=5, region_ramp=2, region_end=10,
@@ -277,3 +279,18 @@ def test_a_segment_flood_is_processed_counted_and_reported_but_not_invalid() -> 
     events = summarize(engine, 1.0)["events"]
     assert (events["valid"], events["invalid"]) == (10_000, 0)
     assert events["invalid_by_reason"] == {"cardinality_overflow": 9_800}
+
+
+def test_a_count_window_incident_is_dated_by_its_last_event() -> None:
+    """A count window's CloudEvent ``time`` is the event time of its last event, not 1970."""
+    from driftline.incidents import iso
+
+    times = [T0 + i for i in range(6000)]
+    messages = stream(times[:3000], seed=1) + stream(times[3000:], seed=2, shift=2.0)
+    engine = Engine(Config(monitors=[{"name": "psi-x", "signal": "feature:x", "detector": "psi"}],
+                           window={"size": 1000}, detection={"min_samples": 100}))
+    events = run_engine(engine, [messages])
+    assert events, "the shift must open an incident"
+    for e in events:
+        assert e["data"]["window"]["kind"] == "count"
+        assert e["time"] == iso(T0 + int(e["data"]["window"]["end"]) - 1)

@@ -8,7 +8,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftline.vocab import OTHER, Vocabulary
+from driftline.decode.vocab import OTHER, Vocabulary
 
 
 def encode(v: Vocabulary, values: list[str | None]) -> tuple[list[int], list[bool]]:

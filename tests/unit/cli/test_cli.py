@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import yaml
 from driftline import demo
 from driftline.cli import main
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[3]
 CONFIG = str(ROOT / "configs" / "demo.yaml")
 SCENARIO = demo.Scenario(windows=12, warmup=4, region_start=5, region_ramp=2, region_end=9,
                          unit_start=9, unit_end=11, creep_start=40)
@@ -118,7 +119,14 @@ def test_replay_from_stdin_equals_replay_from_the_file(files: dict[str, Any],
          str(tmp_path / "summary.json")],
         input=data, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
-    assert (tmp_path / "incidents.jsonl").read_bytes() == (by_file / "incidents.jsonl").read_bytes()
+    from_stdin, from_file = lines(tmp_path / "incidents.jsonl"), lines(by_file / "incidents.jsonl")
+    cited = [p for e in from_stdin for p in e["data"]["source_positions"]]
+    assert cited and all(p["source"] == "stdin" and p["path"] is None for p in cited)
+    for e in from_stdin:  # the same events, cited as stdin rather than as the file
+        e["data"]["source_positions"] = [
+            dict(p, source="file", path=str(files["dir"] / "current.jsonl"))
+            for p in e["data"]["source_positions"]]
+    assert from_stdin == from_file
     assert (tmp_path / "dead.jsonl").read_bytes() == (by_file / "dead.jsonl").read_bytes()
     summary = json.loads(done.stderr.decode()[done.stderr.decode().index("{"):])
     assert summary["events"]["read"] == files["n_current"]
@@ -161,6 +169,58 @@ def test_a_count_window_from_the_command_line(files: dict[str, Any], tmp_path: P
     for e in lines(tmp_path / "i.jsonl"):
         w = e["data"]["window"]
         assert w["kind"] == "count" and int(w["end"]) - int(w["start"]) == 5000
+
+
+def test_a_replay_incident_cites_the_file_lines_that_reproduce_its_statistic(
+        files: dict[str, Any], tmp_path: Path) -> None:
+    """Positions name the file and line range; replaying those lines gives the same statistic."""
+    current = files["dir"] / "current.jsonl"
+    _, out = replay(files, "cited", "--reference", str(files["dir"] / "reference.jsonl"))
+    opened = [e for e in lines(out / "incidents.jsonl") if e["type"].endswith(".opened")
+              and e["data"]["monitor"] == "parcel-weight-psi"]
+    assert opened, "the unit change must open parcel-weight-psi"
+    data = opened[0]["data"]
+    (pos,) = data["source_positions"]
+    assert pos["source"] == "file" and pos["path"] == str(current)
+    assert 1 <= pos["first_offset"] < pos["last_offset"]
+    cited = current.read_bytes().splitlines()[pos["first_offset"] - 1:pos["last_offset"]]
+    end = datetime.fromisoformat(data["window"]["end"]).timestamp()
+    # one event past the window's end, so that the re-read window closes (a trailing window
+    # that the input leaves incomplete stays open)
+    closer = orjson.loads(cited[-1])
+    closer["timestamp"] = end + 60
+    only = tmp_path / "cited.jsonl"
+    only.write_bytes(b"\n".join([*cited, orjson.dumps(closer)]) + b"\n")
+    config = yaml.safe_load(Path(CONFIG).read_text())
+    config["monitors"] = [m for m in config["monitors"] if m["name"] == "parcel-weight-psi"]
+    (tmp_path / "one.yaml").write_text(yaml.safe_dump(config))
+    again = tmp_path / "again.jsonl"
+    assert main(["replay", "--input", str(only), "--config", str(tmp_path / "one.yaml"),
+                 "--reference", str(files["dir"] / "reference.jsonl"), "--window", "5m",
+                 "--incidents-out", str(again), "--quiet"]) == 0
+    same = [e["data"] for e in lines(again)
+            if e["data"]["window"] == data["window"] and e["type"].endswith(".opened")]
+    assert same and same[0]["value"] == pytest.approx(data["value"], rel=1e-12)
+    assert same[0]["counts"] == data["counts"]
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b'{"format": "driftline.reference/1", "models": {', "invalid JSON"),
+    (b'{"format": "driftline.reference/1"}', "not a valid reference profile"),
+    (b'{"format": "driftline.reference/1", "models": [], "n_events": 0, "decoder": {}}',
+     "not a valid reference profile"),
+], ids=["truncated", "no-models", "wrong-shape"])
+def test_a_corrupt_reference_profile_is_one_clear_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, says: str) -> None:
+    """A truncated or malformed profile ends in one error line naming the file, no traceback."""
+    (tmp_path / "ref.json").write_bytes(content)
+    (tmp_path / "empty.jsonl").write_text("")
+    assert main(["replay", "--input", str(tmp_path / "empty.jsonl"),
+                 "--reference", str(tmp_path / "ref.json")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    (line,) = [x for x in err.splitlines() if x.startswith("driftline: error: ")]
+    assert str(tmp_path / "ref.json") in line and says in line
 
 
 @pytest.mark.parametrize("args", [

@@ -9,8 +9,8 @@ import pytest
 
 from driftline.config import load_config
 from driftline.demo import Scenario, stream
+from driftline.engine import Engine
 from driftline.errors import ConfigError
-from driftline.pipeline import Engine
 
 SCENARIO = Scenario(windows=24, warmup=4, region_start=8, region_ramp=2, region_end=18,
                     unit_start=30, unit_end=31, creep_start=40)

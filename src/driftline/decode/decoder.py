@@ -6,18 +6,14 @@ models). If Arrow rejects the batch — one malformed or wrong-typed line fails
 the whole read — each line is classified in Python (orjson), bad lines become
 dead letters with a reason, and the good ones are re-serialised canonically and
 parsed again. One bad line costs its batch the slow path; it never stops the
-stream. ``check_event`` states the contract rules that both paths enforce, and
-a test runs both over one corpus.
+stream. ``contract.check_event`` states the rules both paths enforce, and a
+test runs both over one corpus.
 """
 
 from __future__ import annotations
 
-import base64
 import io
-import math
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -26,218 +22,34 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from driftline.config import FieldNames
+from driftline.decode.batch import Batch, DeadLetter
+from driftline.decode.contract import check_event
+from driftline.decode.schema import Schema
+from driftline.decode.vocab import Vocabulary
 from driftline.detectors.sketches import FloatArray, IntArray
-from driftline.vocab import Vocabulary
-
-#: Dead-letter reasons, also the ``reason`` label of driftline_events_invalid_total.
-REASONS = ("malformed_json", "not_an_object", "missing_field", "wrong_type", "non_finite",
-           "bad_timestamp", "unknown_model", "oversize", "late", "cardinality_overflow")
+from driftline.timestamps import MS_THRESHOLD, parse_timestamp
 
 _READ = pj.ReadOptions(use_threads=False, block_size=1 << 26)
 # NaN/Infinity are not JSON, but some writers emit them; name them as such
 _NON_FINITE_TOKEN = re.compile(rb"[:\[,]\s*-?(?:NaN|Infinity)\b")
-MS_THRESHOLD = 1e11  # epoch numbers above this are milliseconds (year 5138 in seconds)
 
 
-@dataclass(frozen=True)
-class Schema:
-    """Which features are numeric or categorical, and which segment keys exist."""
-
-    numeric: tuple[str, ...]
-    categorical: tuple[str, ...]
-    segments: tuple[str, ...]
-    fields: FieldNames = field(default_factory=FieldNames)
-
-    def arrow(self, numeric_timestamp: bool) -> pa.Schema:
-        f = self.fields
-        feats = [(n, pa.float64()) for n in self.numeric] + [(c, pa.string()) for c in self.categorical]
-        cols = [
-            (f.model_id, pa.string()),
-            (f.model_version, pa.string()),
-            (f.timestamp, pa.float64() if numeric_timestamp else pa.string()),
-            (f.prediction, pa.float64()),
-            (f.decision, pa.string()),
-            (f.latency_ms, pa.float64()),
-        ]
-        # always present, if empty: Arrow then checks that they are objects, as check_event does
-        cols.append((f.features, pa.struct(feats)))
-        cols.append((f.segments, pa.struct([(s, pa.string()) for s in self.segments])))
-        return pa.schema(cols)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"numeric": list(self.numeric), "categorical": list(self.categorical),
-                "segments": list(self.segments)}
-
-
-def infer_schema(messages: list[bytes], fields: FieldNames = FieldNames(),  # noqa: B008 - frozen
-                 sample: int = 2000) -> Schema:
-    """Zero-config: numbers are numeric features, strings categorical; every segment key seen."""
-    kinds: dict[str, set[str]] = {}
-    segs: dict[str, None] = {}
-    for raw in messages[:sample]:
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            continue
-        if not isinstance(obj, dict) or check_event(obj, None, fields) is not None:
-            continue
-        for k, v in (obj.get(fields.features) or {}).items():
-            if isinstance(v, bool) or v is None:
-                continue
-            kinds.setdefault(k, set()).add("n" if isinstance(v, int | float) else "c")
-        for k in obj.get(fields.segments) or {}:
-            segs[k] = None
-    numeric = tuple(k for k, s in kinds.items() if s == {"n"})
-    categorical = tuple(k for k, s in kinds.items() if s == {"c"})
-    return Schema(numeric, categorical, tuple(segs), fields)
-
-
-def parse_timestamp(v: Any) -> float | None:
-    """RFC 3339 string or epoch seconds/milliseconds → epoch seconds; None if unusable."""
-    if isinstance(v, bool):
-        return None
-    if isinstance(v, int | float):
-        x = float(v)
-        if not math.isfinite(x) or x < 0:
-            return None
-        return x / 1000.0 if x > MS_THRESHOLD else x
-    if isinstance(v, str):
-        try:
-            dt = datetime.fromisoformat(v.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            return None
-        if dt.tzinfo is None:
-            return None  # a time without offset is ambiguous
-        return dt.timestamp()
-    return None
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def check_event(obj: dict[str, Any], schema: Schema | None, fields: FieldNames = FieldNames(),  # noqa: B008
-                ) -> tuple[str, str] | None:
-    """The contract, one event at a time: None if valid, else (reason, detail)."""
-    f = fields
-    for name in (f.model_id, f.timestamp, f.features, f.prediction):
-        if obj.get(name) is None:
-            return "missing_field", f"{name} is required"
-    if not isinstance(obj[f.model_id], str):
-        return "wrong_type", f"{f.model_id} must be a string"
-    if parse_timestamp(obj[f.timestamp]) is None:
-        return "bad_timestamp", f"{f.timestamp} must be RFC 3339 with offset or epoch s/ms"
-    if not _is_number(obj[f.prediction]):
-        return "wrong_type", f"{f.prediction} must be a number"
-    feats = obj[f.features]
-    if not isinstance(feats, dict):
-        return "wrong_type", f"{f.features} must be an object"
-    for opt in (f.model_version, f.decision):
-        if obj.get(opt) is not None and not isinstance(obj[opt], str):
-            return "wrong_type", f"{opt} must be a string"
-    if obj.get(f.latency_ms) is not None and not _is_number(obj[f.latency_ms]):
-        return "wrong_type", f"{f.latency_ms} must be a number"
-    segs = obj.get(f.segments)
-    if segs is not None:
-        if not isinstance(segs, dict):
-            return "wrong_type", f"{f.segments} must be an object"
-        for k, v in segs.items():
-            if schema is not None and k not in schema.segments:
-                continue  # a key outside the schema is not read (as features are not)
-            if v is not None and not isinstance(v, str):
-                return "wrong_type", f"{f.segments}.{k} must be a string"
-    if schema is not None:
-        for k in schema.numeric:
-            v = feats.get(k)
-            if v is not None and not _is_number(v):
-                return "wrong_type", f"{f.features}.{k} must be a number"
-        for k in schema.categorical:
-            v = feats.get(k)
-            if v is not None and not isinstance(v, str):
-                return "wrong_type", f"{f.features}.{k} must be a string"
-    return None
-
-
-@dataclass
-class DeadLetter:
-    """A rejected message: the original bytes, why, and where it came from."""
-
-    raw: bytes
-    reason: str
-    detail: str
-    position: int
-    partition: int = -1
-
-
-@dataclass
-class Batch:
-    """Decoded events as columns. Codes index the decoder's vocabularies; -1 is missing."""
-
-    rows: IntArray  # index of each event in the decoded message list (for its raw bytes)
-    positions: IntArray
-    partitions: IntArray
-    timestamp: FloatArray
-    model: IntArray
-    version: IntArray
-    prediction: FloatArray
-    decision: IntArray
-    latency: FloatArray
-    numeric: dict[str, FloatArray] = field(default_factory=dict)
-    categorical: dict[str, IntArray] = field(default_factory=dict)
-    segments: dict[str, IntArray] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return int(self.timestamp.size)
-
-    def take(self, idx: IntArray | np.ndarray) -> Batch:
-        """Rows ``idx`` (indices or boolean mask) as a new batch."""
-        def t(a: np.ndarray) -> np.ndarray:
-            return a[idx]
-        return Batch(
-            t(self.rows), t(self.positions), t(self.partitions), t(self.timestamp), t(self.model),
-            t(self.version), t(self.prediction), t(self.decision), t(self.latency),
-            {k: t(v) for k, v in self.numeric.items()},
-            {k: t(v) for k, v in self.categorical.items()},
-            {k: t(v) for k, v in self.segments.items()},
-        )
-
-    _ARRAYS = ("rows", "positions", "partitions", "timestamp", "model", "version", "prediction",
-               "decision", "latency")
-
-    def snapshot(self) -> dict[str, Any]:
-        """Columns as base64 of their raw bytes (exact, compact): for warm-up checkpoints."""
-        def enc(a: np.ndarray) -> dict[str, str]:
-            return {"dtype": a.dtype.str, "b64": base64.b64encode(a.tobytes()).decode("ascii")}
-        return {**{k: enc(getattr(self, k)) for k in self._ARRAYS},
-                "numeric": {k: enc(v) for k, v in self.numeric.items()},
-                "categorical": {k: enc(v) for k, v in self.categorical.items()},
-                "segments": {k: enc(v) for k, v in self.segments.items()}}
-
-    @classmethod
-    def restore(cls, snap: dict[str, Any]) -> Batch:
-        def dec(d: dict[str, str]) -> np.ndarray:
-            return np.frombuffer(base64.b64decode(d["b64"]), dtype=np.dtype(d["dtype"])).copy()
-        cols: dict[str, Any] = {k: dec(snap[k]) for k in cls._ARRAYS}
-        return cls(**cols,
-                   numeric={k: dec(v) for k, v in snap["numeric"].items()},
-                   categorical={k: dec(v) for k, v in snap["categorical"].items()},
-                   segments={k: dec(v) for k, v in snap["segments"].items()})
-
-    @classmethod
-    def concat(cls, batches: list[Batch]) -> Batch:
-        first = batches[0]
-        def c(get: Any) -> np.ndarray:
-            return np.concatenate([get(b) for b in batches])
-        return Batch(
-            c(lambda b: b.rows), c(lambda b: b.positions), c(lambda b: b.partitions),
-            c(lambda b: b.timestamp),
-            c(lambda b: b.model), c(lambda b: b.version), c(lambda b: b.prediction),
-            c(lambda b: b.decision), c(lambda b: b.latency),
-            {k: c(lambda b, k=k: b.numeric[k]) for k in first.numeric},
-            {k: c(lambda b, k=k: b.categorical[k]) for k in first.categorical},
-            {k: c(lambda b, k=k: b.segments[k]) for k in first.segments},
-        )
+def arrow_schema(schema: Schema, numeric_timestamp: bool) -> pa.Schema:
+    """The explicit schema Arrow parses a batch against."""
+    f = schema.fields
+    feats = [(n, pa.float64()) for n in schema.numeric] + [(c, pa.string()) for c in schema.categorical]
+    cols = [
+        (f.model_id, pa.string()),
+        (f.model_version, pa.string()),
+        (f.timestamp, pa.float64() if numeric_timestamp else pa.string()),
+        (f.prediction, pa.float64()),
+        (f.decision, pa.string()),
+        (f.latency_ms, pa.float64()),
+    ]
+    # always present, if empty: Arrow then checks that they are objects, as check_event does
+    cols.append((f.features, pa.struct(feats)))
+    cols.append((f.segments, pa.struct([(s, pa.string()) for s in schema.segments])))
+    return pa.schema(cols)
 
 
 class Decoder:
@@ -254,7 +66,7 @@ class Decoder:
         self.decisions = Vocabulary(category_cardinality)
         self.categories = {c: Vocabulary(category_cardinality) for c in schema.categorical}
         self.segment_values = {s: Vocabulary(segment_cardinality) for s in schema.segments}
-        self._arrow = {True: schema.arrow(True), False: schema.arrow(False)}
+        self._arrow = {True: arrow_schema(schema, True), False: arrow_schema(schema, False)}
         self._ts_numeric = True
 
     # -- public -----------------------------------------------------------------
@@ -453,12 +265,8 @@ class Decoder:
         return np.asarray(us, dtype=np.float64) / 1e6
 
     def _empty(self) -> Batch:
-        z = np.empty(0, np.float64)
-        zi = np.empty(0, np.int64)
-        return Batch(zi, zi, zi, z, zi, zi, z, zi, z,
-                     {k: z for k in self.schema.numeric},
-                     {k: zi for k in self.schema.categorical},
-                     {k: zi for k in self.schema.segments})
+        s = self.schema
+        return Batch.empty(s.numeric, s.categorical, s.segments)
 
     # -- checkpoint ---------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -482,4 +290,5 @@ def _floats(col: pa.ChunkedArray | pa.Array) -> FloatArray:
     """Float column with NaN for nulls."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
-    return col.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    out: FloatArray = col.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    return out

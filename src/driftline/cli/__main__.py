@@ -1,0 +1,7 @@
+"""``python -m driftline.cli``."""
+
+import sys
+
+from driftline.cli import main
+
+sys.exit(main())

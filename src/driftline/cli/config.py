@@ -1,0 +1,50 @@
+"""``driftline check-config`` and ``driftline schemas``: the config and the contracts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_ERROR = 0, 1
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from driftline.config import load_config
+    from driftline.errors import DriftlineError
+
+    try:
+        config = load_config(args.file)
+    except DriftlineError as exc:
+        for line in str(exc).splitlines():
+            print(f"{args.file}: {line}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"{args.file}: ok ({len(config.monitors) or 'zero-config preset'} monitors, "
+          f"config {config.digest()})")
+    return EXIT_OK
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from driftline.config import Config
+    from driftline.events import IncidentEvent, PredictionEvent
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, model in (("prediction-event", PredictionEvent), ("incident-event", IncidentEvent),
+                        ("config", Config)):
+        path = out / f"{name}.schema.json"
+        path.write_text(json.dumps(model.model_json_schema(), indent=2) + "\n")
+        print(path)
+    return EXIT_OK
+
+
+def add_parsers(sub: Any) -> None:
+    c = sub.add_parser("check-config", help="validate a YAML config")
+    c.add_argument("file")
+    c.set_defaults(func=cmd_check_config)
+
+    s = sub.add_parser("schemas", help="write the JSON Schemas of the contracts")
+    s.add_argument("--out", default="docs/schemas")
+    s.set_defaults(func=cmd_schemas)

@@ -1,0 +1,94 @@
+"""Decoded events as numpy columns, and the dead letters of the ones that were not."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from driftline.detectors.sketches import FloatArray, IntArray
+
+
+@dataclass
+class DeadLetter:
+    """A rejected message: the original bytes, why, and where it came from."""
+
+    raw: bytes
+    reason: str
+    detail: str
+    position: int
+    partition: int = -1
+
+
+@dataclass
+class Batch:
+    """Decoded events as columns. Codes index the decoder's vocabularies; -1 is missing."""
+
+    rows: IntArray  # index of each event in the decoded message list (for its raw bytes)
+    positions: IntArray
+    partitions: IntArray
+    timestamp: FloatArray
+    model: IntArray
+    version: IntArray
+    prediction: FloatArray
+    decision: IntArray
+    latency: FloatArray
+    numeric: dict[str, FloatArray] = field(default_factory=dict)
+    categorical: dict[str, IntArray] = field(default_factory=dict)
+    segments: dict[str, IntArray] = field(default_factory=dict)
+
+    ARRAYS = ("rows", "positions", "partitions", "timestamp", "model", "version", "prediction",
+              "decision", "latency")
+
+    def __len__(self) -> int:
+        return int(self.timestamp.size)
+
+    def _map(self, fn: Callable[[np.ndarray], np.ndarray]) -> Batch:
+        return Batch(**{k: fn(getattr(self, k)) for k in self.ARRAYS},
+                     numeric={k: fn(v) for k, v in self.numeric.items()},
+                     categorical={k: fn(v) for k, v in self.categorical.items()},
+                     segments={k: fn(v) for k, v in self.segments.items()})
+
+    def take(self, idx: IntArray | np.ndarray) -> Batch:
+        """Rows ``idx`` (indices or boolean mask) as a new batch."""
+        return self._map(lambda a: a[idx])
+
+    @classmethod
+    def concat(cls, batches: list[Batch]) -> Batch:
+        first = batches[0]
+        return Batch(**{k: np.concatenate([getattr(b, k) for b in batches]) for k in cls.ARRAYS},
+                     numeric={k: np.concatenate([b.numeric[k] for b in batches])
+                              for k in first.numeric},
+                     categorical={k: np.concatenate([b.categorical[k] for b in batches])
+                                  for k in first.categorical},
+                     segments={k: np.concatenate([b.segments[k] for b in batches])
+                               for k in first.segments})
+
+    @classmethod
+    def empty(cls, numeric: tuple[str, ...], categorical: tuple[str, ...],
+              segments: tuple[str, ...]) -> Batch:
+        z, zi = np.empty(0, np.float64), np.empty(0, np.int64)
+        return cls(zi, zi, zi, z, zi, zi, z, zi, z, {k: z for k in numeric},
+                   {k: zi for k in categorical}, {k: zi for k in segments})
+
+    def snapshot(self) -> dict[str, Any]:
+        """Columns as base64 of their raw bytes (exact, compact): for warm-up checkpoints."""
+        def enc(a: np.ndarray) -> dict[str, str]:
+            return {"dtype": a.dtype.str, "b64": base64.b64encode(a.tobytes()).decode("ascii")}
+        return {**{k: enc(getattr(self, k)) for k in self.ARRAYS},
+                "numeric": {k: enc(v) for k, v in self.numeric.items()},
+                "categorical": {k: enc(v) for k, v in self.categorical.items()},
+                "segments": {k: enc(v) for k, v in self.segments.items()}}
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> Batch:
+        def dec(d: dict[str, str]) -> np.ndarray:
+            return np.frombuffer(base64.b64decode(d["b64"]), dtype=np.dtype(d["dtype"])).copy()
+        cols: dict[str, Any] = {k: dec(snap[k]) for k in cls.ARRAYS}
+        return cls(**cols,
+                   numeric={k: dec(v) for k, v in snap["numeric"].items()},
+                   categorical={k: dec(v) for k, v in snap["categorical"].items()},
+                   segments={k: dec(v) for k, v in snap["segments"].items()})

@@ -1,0 +1,354 @@
+"""The engine wires the stages: decode → windows → detectors → judgement → incidents.
+
+It owns no I/O: sources hand it batches of raw messages with their positions
+and it returns what to emit (incident CloudEvents, dead letters); ``snapshot``
+and ``restore`` hold every piece of state a checkpoint needs. Files, Kafka and
+the demo generator are sources and sinks around it, so ``replay`` and ``run``
+share every line of detection logic. Each stage lives in its own module:
+``startup`` (schema, decoder, monitors), ``decode``, ``windows`` (panes, groups,
+sizing), ``warmup``, ``ingest`` (panes' sketches), ``evaluate``, ``judge`` and
+``incidents``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from driftline.config import Config, WindowSpec
+from driftline.decode import Batch, DeadLetter, Decoder, Schema
+from driftline.errors import CheckpointError, ReferenceError_
+from driftline.evaluate import Evaluator
+from driftline.incidents import IncidentManager, WindowRef
+from driftline.ingest import ingest
+from driftline.judge import WindowFacts, judge
+from driftline.metrics import EngineGauges, Metrics
+from driftline.monitors import Monitor
+from driftline.reference import Reference, fit
+from driftline.startup import compile_for, new_decoder, resolve_schema
+from driftline.totals import Totals
+from driftline.warmup import WarmUp
+from driftline.windows import ClosedWindow, Group, WindowGroups, Windows, auto_window
+from driftline.windows.frontier import MAX_FUTURE_SKEW, Frontier
+
+STATE_FORMAT = "driftline.state/2"
+MEMORY = {"source": "memory"}  # positions of events handed over directly (tests, benchmarks)
+
+
+@dataclass
+class Output:
+    """What one step of the engine asks the caller to emit."""
+
+    incidents: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    windows_closed: int = 0
+
+
+class Engine:
+    """Stateful detection over a stream of raw-message batches.
+
+    ``origin`` names the source in every incident's ``source_positions``
+    (``{"source": "file", "path": ...}``, ``{"source": "kafka", "topic": ...}``);
+    the positions themselves are the ones ``process`` is given.
+    """
+
+    def __init__(self, config: Config, *, reference: Reference | None = None,
+                 reference_events: list[bytes] | None = None, window: str | int | None = None,
+                 metrics: Metrics | None = None, schema: Schema | None = None,
+                 clock: Callable[[], float] = time.time,
+                 origin: Mapping[str, Any] = MEMORY) -> None:
+        self.config = config
+        self._clock = clock  # only for the close-lag metric; detection never reads the clock
+        if metrics is None:
+            metrics = Metrics(segment_cardinality=config.limits.metric_segment_cardinality)
+            metrics.watch(lambda: (self.gauges,))
+        self.metrics = metrics
+        self.config_hash = config.digest()
+        self.origin = dict(origin)
+        self._window_arg = window if window is not None else config.window.size
+        self._schema = schema
+        self.decoder: Decoder | None = None
+        self.reference = reference
+        self._reference_events = reference_events
+        self.monitors: list[Monitor] = []
+        self.windowing: WindowGroups[Monitor] = WindowGroups(config.window.lateness)
+        self.incidents = IncidentManager(
+            source=f"driftline/{config.instance}", open_after=config.detection.open_after,
+            resolve_after=config.detection.resolve_after, update_every=config.detection.update_every)
+        self.evaluator = Evaluator(config.detection.min_reference)
+        self.warmup = WarmUp(config.reference.warmup_windows)
+        self.totals = Totals()
+        self.gauges = EngineGauges()
+        self._count = 0  # running index of valid events, the key of count windows
+        self.frontier = Frontier()
+
+    @property
+    def groups(self) -> dict[str, Group[Monitor]]:
+        return self.windowing.groups
+
+    @property
+    def windows(self) -> Windows | None:
+        """The global window's panes and watermark (None before the first event)."""
+        g = self.windowing.default
+        return g.windows if g else None
+
+    @property
+    def spec(self) -> WindowSpec | None:
+        g = self.windowing.default
+        return g.spec if g else None
+
+    # -- set-up on the first batch ------------------------------------------------
+    def _start(self, messages: list[bytes]) -> None:
+        cfg = self.config
+        schema = self._schema or resolve_schema(cfg, self.reference,
+                                                self._reference_events or messages)
+        self.decoder = new_decoder(cfg, schema)
+        if self.reference is not None:
+            self.decoder.restore(self.reference.decoder)
+            self._compile(None)
+        elif self._reference_events is not None:
+            batch, _ = self.decoder.decode(self._reference_events)
+            if not len(batch):
+                raise ReferenceError_("the reference events hold no valid event")
+            self._compile(batch)
+            self.reference = fit(batch, self.monitors, self.decoder, "events")
+            self._reference_events = None
+
+    def _compile(self, reference_batch: Batch | None) -> None:
+        assert self.decoder is not None
+        self.monitors = compile_for(self.config, self.decoder, self.reference, reference_batch)
+        self.windowing.assign(self.monitors)
+        for m in self.monitors:
+            self.metrics.declare_monitor(m.name)
+            for level, value in (("warning", m.warning), ("critical", m.critical)):
+                self.metrics.threshold.labels(m.name, "*", m.detector.name, m.cfg.signal, level,
+                                              m.direction).set(value)
+        self.gauges = EngineGauges(tuple(m.name for m in self.monitors))
+
+    def _make_windows(self, batch: Batch) -> None:
+        arg = self._window_arg
+        spec = auto_window(batch.timestamp, self.config.window.target_events) if arg == "auto" \
+            else WindowSpec.parse(arg)
+        self.windowing.start(spec, self.config.window.hop)
+        self.windowing.assign(self.monitors)
+
+    def prepare(self, messages: list[bytes]) -> None:
+        """Set up decoder, monitors and (given reference events) the reference, without data."""
+        if self.decoder is None:
+            self._start(messages)
+
+    # -- the hot path --------------------------------------------------------------
+    def process(self, messages: list[bytes], positions: np.ndarray | None = None,
+                partitions: np.ndarray | None = None) -> Output:
+        """Decode and absorb one batch; returns incidents and dead letters it produced."""
+        t0 = time.perf_counter()
+        out = Output()
+        if not messages:
+            return out
+        if self.decoder is None:
+            self._start(messages)
+        assert self.decoder is not None
+        batch, dead = self.decoder.decode(messages, positions, partitions)
+        self.totals.read += len(messages)
+        out.dead_letters += dead
+        if not self.windowing and len(batch):
+            self._make_windows(batch)
+        if len(batch):
+            batch = self._drop_future(batch, messages, out)
+            self._absorb(batch, messages, out)
+        reasons = Counter(d.reason for d in out.dead_letters)
+        self.totals.invalid.update(reasons)
+        self.metrics.count_dead_letters(reasons)
+        self.metrics.batch_seconds.observe(time.perf_counter() - t0)
+        return out
+
+    def _keys(self, batch: Batch) -> np.ndarray:
+        assert self.spec is not None
+        if self.spec.kind == "time":
+            return batch.timestamp
+        keys = np.arange(self._count, self._count + len(batch), dtype=np.float64)
+        self._count += len(batch)
+        return keys
+
+    def _drop_future(self, batch: Batch, messages: list[bytes], out: Output) -> Batch:
+        assert self.spec is not None
+        if self.spec.kind != "time":
+            return batch
+        future = self.frontier.future(batch.timestamp)
+        if not future.any():
+            return batch
+        self._dead(out, messages, batch, future, "bad_timestamp",
+                   f"more than {MAX_FUTURE_SKEW:.0f}s ahead of the stream")
+        return batch.take(~future)
+
+    @staticmethod
+    def _dead(out: Output, messages: list[bytes], batch: Batch, mask: np.ndarray, reason: str,
+              detail: str) -> None:
+        for i in np.flatnonzero(mask):
+            out.dead_letters.append(DeadLetter(messages[batch.rows[i]], reason, detail,
+                                               int(batch.positions[i]), int(batch.partitions[i])))
+
+    def _absorb(self, batch: Batch, messages: list[bytes], out: Output) -> None:
+        keys = self._keys(batch)
+        if self.reference is None:
+            assert self.windows is not None and self.spec is not None
+            if self.warmup.add(batch, keys, self.windows, self.spec.kind == "count"):
+                self.finish_warmup(out)
+            return
+        # an event is accepted only if every window it belongs to is still open
+        late = self.windowing.late(keys)
+        if late.any():
+            assert self.decoder is not None
+            self._dead(out, messages, batch, late, "late", "behind the watermark")
+            self.totals.late += int(late.sum())
+            self.metrics.count_events(batch.model[late], "late", self.decoder.models.names)
+            batch, keys = batch.take(~late), keys[~late]
+        self._accept(batch, keys, out)
+
+    def _accept(self, batch: Batch, keys: np.ndarray, out: Output) -> None:
+        """Count, feed into panes and close what the watermark passed."""
+        self.totals.valid += len(batch)
+        self._count_valid(batch)
+        if len(batch):
+            assert self.decoder is not None and self.reference is not None
+            for g in self.windowing:
+                ingest(g.windows, g.monitors, batch, keys, self.decoder, self.reference)
+            self.windowing.observe(float(keys.max()))
+        self._close(out, final=False)
+
+    def _count_valid(self, batch: Batch) -> None:
+        assert self.decoder is not None
+        self.metrics.count_events(batch.model, "valid", self.decoder.models.names)
+        self.metrics.count_segments(batch, self.decoder)
+
+    # -- warm-up: the first window(s) become the reference ---------------------------
+    def finish_warmup(self, out: Output) -> None:
+        """Fit the reference from the warm-up events; replay the rest into panes."""
+        if self.reference is not None or not self.warmup:
+            return
+        assert self.windows is not None and self.decoder is not None
+        allb, keys, cut = self.warmup.take(self.windows.hop)
+        ref_rows = keys < cut
+        # windows before the cut are the reference; evaluation starts at the cut
+        self.windowing.start_at(cut)
+        self._compile(allb.take(ref_rows))
+        self.reference = fit(allb.take(ref_rows), self.monitors, self.decoder, "warm-up")
+        self.totals.valid += int(ref_rows.sum())
+        self._count_valid(allb.take(ref_rows))
+        if (~ref_rows).any():
+            self._accept(allb.take(~ref_rows), keys[~ref_rows], out)
+
+    # -- windows close: evaluate, judge, lifecycle ----------------------------------
+    def _close(self, out: Output, final: bool) -> None:
+        closed = out.windows_closed
+        for group, win in self.windowing.close_ready(final):
+            if group.spec.kind == "time":
+                # how stale a window's verdict is: wall clock at evaluation − window end
+                self.metrics.window_close_lag.observe(max(0.0, self._clock() - win.end))
+            out.incidents += self._evaluate(group, win)
+            out.windows_closed += 1
+            self.totals.windows += 1
+        w = self.windows
+        if w is not None and np.isfinite(w.watermark) and self.spec is not None \
+                and self.spec.kind == "time":
+            self.metrics.watermark.labels("*").set(w.watermark)
+            self.metrics.last_event.labels("*").set(w.max_key)
+        if out.windows_closed > closed:  # incidents change only when a window closes
+            self.gauges = EngineGauges(self.gauges.monitors, self.incidents.open_incidents(),
+                                       self.gauges.statistics)
+
+    def _evaluate(self, group: Group[Monitor], win: ClosedWindow) -> list[dict[str, Any]]:
+        assert self.decoder is not None and self.reference is not None
+        pending, evaluated = self.evaluator.evaluate(group.monitors, win.content, self.reference,
+                                                     self.decoder)
+        for name in evaluated:
+            self.metrics.windows_closed.labels(name).inc()
+        last_time = win.content.last[1] if win.content.last is not None else None
+        facts = WindowFacts(
+            window=WindowRef(win.index, win.start, win.end, group.spec.kind, last_time),
+            versions=sorted(self.decoder.versions.names[v] for v in win.content.versions),
+            positions=self._positions(win.content.positions),
+            reference_id=self.reference.id, config_hash=self.config_hash)
+        findings = judge(pending, facts, self.config.detection.fdr_alpha)
+        self.gauges = self.gauges.shown(findings, self.metrics.segment_label)
+        events: list[dict[str, Any]] = []
+        for f in findings:
+            for ev in self.incidents.observe(f):
+                kind = ev["type"].rsplit(".", 1)[1]
+                severity = ev["data"]["severity"]
+                self.totals.incidents[(kind, f.evaluation.detector, severity)] += 1
+                self.metrics.incident_events.labels(kind, f.monitor.name, severity).inc()
+                events.append(ev)
+        return events
+
+    def _positions(self, positions: Mapping[int, tuple[int, int]]) -> list[dict[str, Any]]:
+        """The window's positions, labelled with the source they came from."""
+        return [{**self.origin, **({"partition": p} if p >= 0 else {}),
+                 "first_offset": lo, "last_offset": hi}
+                for p, (lo, hi) in sorted(positions.items())]
+
+    # -- checkpoint --------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to continue exactly where this engine is (JSON-serialisable)."""
+        if self.decoder is None:
+            return {"format": STATE_FORMAT, "started": False}
+        return {
+            "format": STATE_FORMAT, "started": True, "config_hash": self.config_hash,
+            "decoder": self.decoder.snapshot(),
+            "reference": self.reference.to_json() if self.reference else None,
+            "windows": self.windowing.snapshot(),
+            "incidents": self.incidents.snapshot(),
+            "memory": self.evaluator.snapshot(),
+            "count": self._count,
+            "frontier": self.frontier.snapshot(),
+            "warmup": self.warmup.snapshot(),
+            "totals": self.totals.snapshot(),
+        }
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        """Continue from ``snapshot()``; the config must be the one that produced it."""
+        if snap.get("format") != STATE_FORMAT:
+            raise CheckpointError(f"unknown state format {snap.get('format')!r}")
+        if not snap["started"]:
+            return
+        if snap["config_hash"] != self.config_hash:
+            raise CheckpointError("the checkpoint was written with another config "
+                                  f"({snap['config_hash']} != {self.config_hash})")
+        d = snap["decoder"]["schema"]
+        self._schema = Schema(tuple(d["numeric"]), tuple(d["categorical"]), tuple(d["segments"]),
+                              self.config.input.fields)
+        self.reference = Reference.from_json(snap["reference"]) if snap["reference"] else None
+        self._reference_events = None
+        self.decoder = new_decoder(self.config, self._schema)
+        self.decoder.restore(snap["decoder"])
+        if self.reference is not None:
+            self._compile(None)
+        self.windowing.restore(snap["windows"], self.monitors)
+        self.incidents.restore(snap["incidents"])
+        self.evaluator.restore(snap["memory"], self.monitors)
+        self._count = snap["count"]
+        self.frontier.restore(snap["frontier"])
+        self.warmup.restore(snap["warmup"])
+        self.totals = Totals.restore(snap["totals"])
+        self.gauges = EngineGauges(self.gauges.monitors, self.incidents.open_incidents())
+
+    # -- end of input ------------------------------------------------------------------
+    def finish(self) -> Output:
+        """The input has ended: close every complete window (no more data is coming)."""
+        out = Output()
+        if self.windows is None:
+            return out
+        if self.reference is None and self.warmup:
+            self.finish_warmup(out)
+        if self.reference is not None:
+            if self.spec is not None and self.spec.kind == "count":
+                # keys are event indices: every one below the count has arrived, so a
+                # window ending at the count is complete (its last key is count − 1)
+                self.windowing.observe(float(self._count))
+            self._close(out, final=True)
+        return out

@@ -1,0 +1,73 @@
+"""What the engine runs, decided once: the schema, the decoder and the compiled monitors.
+
+The schema comes from the config, else from a reference profile, else it is
+inferred from a sample of the stream (zero-config); with no monitors in the
+config, the preset monitors everything the schema holds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from driftline.config import Config
+from driftline.decode import Batch, Decoder, Schema, infer_schema
+from driftline.detectors.sketches import CountTable
+from driftline.errors import ReferenceError_
+from driftline.monitors import Monitor, compile_monitors, preset
+from driftline.reference import Reference
+
+DECISION_SLOT = "decision||count_table"
+
+
+def resolve_schema(cfg: Config, reference: Reference | None, sample: list[bytes]) -> Schema:
+    """The config's features and segment keys, else the profile's, else inferred from ``sample``."""
+    if reference is not None:
+        s = reference.decoder["schema"]
+        return Schema(tuple(s["numeric"]), tuple(s["categorical"]), tuple(s["segments"]),
+                      cfg.input.fields)
+    inferred = infer_schema(sample, cfg.input.fields)
+    i = cfg.input
+    return Schema(
+        tuple(i.numeric_features) if i.numeric_features is not None else inferred.numeric,
+        tuple(i.categorical_features) if i.categorical_features is not None
+        else inferred.categorical,
+        tuple(i.segment_keys) if i.segment_keys is not None else inferred.segments,
+        cfg.input.fields)
+
+
+def new_decoder(cfg: Config, schema: Schema) -> Decoder:
+    lim = cfg.limits
+    return Decoder(schema, models=cfg.input.models, max_message_bytes=cfg.input.max_message_bytes,
+                   segment_cardinality=lim.segment_cardinality,
+                   category_cardinality=lim.category_cardinality, model_cardinality=lim.models)
+
+
+def decisions_by_frequency(decoder: Decoder, batch: Batch | None,
+                           reference: Reference | None) -> list[str]:
+    """Decision values by descending reference frequency (ties: first seen first)."""
+    names = decoder.decisions.names
+    if batch is None:
+        # a loaded profile: frequencies from its decision counts (zero-config keeps them)
+        counts = np.zeros(len(names), np.int64)
+        for slots in (reference.models.values() if reference else ()):
+            table = slots.get(DECISION_SLOT)
+            if isinstance(table, CountTable):
+                counts = counts + table.row(None, len(names))[: len(names)]
+    else:
+        codes = batch.decision[batch.decision >= 0]
+        counts = np.bincount(codes, minlength=len(names))
+    return [names[i] for i in np.argsort(-counts, kind="stable") if counts[i] > 0]
+
+
+def compile_for(cfg: Config, decoder: Decoder, reference: Reference | None,
+                reference_batch: Batch | None) -> list[Monitor]:
+    """The config's monitors (or the preset's), checked against the reference if there is one."""
+    cfgs = cfg.monitors or preset(decoder.schema,
+                                  decisions_by_frequency(decoder, reference_batch, reference))
+    monitors = compile_monitors(cfgs, decoder.schema, cfg.detection)
+    if reference is not None:
+        missing = reference.covers(monitors)
+        if missing:
+            raise ReferenceError_(f"the reference profile has no sketch for {missing}; "
+                                  "rebuild it with this config (driftline reference build)")
+    return monitors

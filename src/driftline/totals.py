@@ -1,0 +1,53 @@
+"""Running totals of an engine (events, dead letters, windows, incident events) and summaries."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+#: dead-letter reasons for events that were processed or are counted apart, not invalid
+NOT_INVALID = ("late", "cardinality_overflow")
+
+
+@dataclass
+class Totals:
+    read: int = 0
+    valid: int = 0
+    late: int = 0
+    invalid: Counter[str] = field(default_factory=Counter)  # dead letters by reason
+    windows: int = 0
+    #: (event type, detector, severity) → incident events
+    incidents: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(self.read + other.read, self.valid + other.valid, self.late + other.late,
+                      self.invalid + other.invalid, self.windows + other.windows,
+                      self.incidents + other.incidents)
+
+    def events_summary(self) -> dict[str, Any]:
+        return {"read": self.read, "valid": self.valid,
+                "invalid": sum(n for r, n in self.invalid.items() if r not in NOT_INVALID),
+                "late": self.late, "invalid_by_reason": dict(sorted(self.invalid.items()))}
+
+    def incidents_summary(self) -> dict[str, dict[str, int]]:
+        """{event type: {"detector/severity": count}}."""
+        out: dict[str, dict[str, int]] = {}
+        for (kind, detector, severity), n in sorted(self.incidents.items()):
+            slot = out.setdefault(kind, {})
+            slot[f"{detector}/{severity}"] = slot.get(f"{detector}/{severity}", 0) + n
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"read": self.read, "valid": self.valid, "late": self.late,
+                "invalid": dict(self.invalid), "windows": self.windows,
+                "incidents": {":".join(k): n for k, n in self.incidents.items()}}
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> Totals:
+        incidents: Counter[tuple[str, str, str]] = Counter()
+        for key, n in snap["incidents"].items():
+            kind, detector, severity = key.split(":")
+            incidents[(kind, detector, severity)] = n
+        return cls(snap["read"], snap["valid"], snap["late"], Counter(snap["invalid"]),
+                   snap["windows"], incidents)

@@ -1,0 +1,1 @@
+"""Unit tests: fast, offline. ``synth`` (small synthetic streams) sits beside this file."""
