@@ -156,7 +156,8 @@ class MonitorWindow(_Strict):
         return f"{self.size}/{self.hop or self.size}"
 
 
-SIGNAL = re.compile(r"^(feature:[\w.\-]+|prediction|decision|decision=.+|latency_ms|volume)$")
+#: feature and decision names are whatever the events carry (any Unicode, even empty values)
+SIGNAL = re.compile(r"^(feature:[\s\S]*|prediction|decision|decision=[\s\S]*|latency_ms|volume)\Z")
 
 
 class MonitorConfig(_Strict):
@@ -191,7 +192,8 @@ class MonitorConfig(_Strict):
         binary = self.signal.startswith("decision=")
         if self.detector in ("segment_rate", "disparate_impact") and not binary:
             raise ValueError(f"{self.detector} needs a decision=VALUE signal")
-        if self.detector in ("segment_rate", "disparate_impact", "segment_volume") and not self.segment_by:
+        if self.detector in ("segment_rate", "disparate_impact", "segment_volume") \
+                and self.segment_by is None:
             raise ValueError(f"{self.detector} needs segment_by")
         if self.detector == "segment_volume" and self.signal != "volume":
             raise ValueError("segment_volume needs signal: volume")

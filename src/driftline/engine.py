@@ -20,23 +20,25 @@ from typing import Any
 
 import numpy as np
 
+from driftline import coherence
 from driftline.config import Config, WindowSpec
 from driftline.decode import Batch, DeadLetter, Decoder, Schema
-from driftline.errors import CheckpointError, ReferenceError_
+from driftline.errors import CheckpointError, ReferenceError_, StateError
 from driftline.evaluate import Evaluator
-from driftline.incidents import IncidentManager, WindowRef
+from driftline.incidents import IncidentManager
 from driftline.ingest import ingest
 from driftline.judge import WindowFacts, judge
 from driftline.metrics import EngineGauges, Metrics
 from driftline.monitors import Monitor
 from driftline.reference import Reference, fit
-from driftline.startup import compile_for, new_decoder, resolve_schema
+from driftline.startup import compile_for, decoder_from_state, new_decoder, resolve_schema
+from driftline.state import ENGINE_FORMAT, EngineState, EngineStateIdle, validated
 from driftline.totals import Totals
 from driftline.warmup import WarmUp
 from driftline.windows import ClosedWindow, Group, WindowGroups, Windows, auto_window
 from driftline.windows.frontier import MAX_FUTURE_SKEW, Frontier
 
-STATE_FORMAT = "driftline.state/2"
+STATE_FORMAT = ENGINE_FORMAT
 MEMORY = {"source": "memory"}  # positions of events handed over directly (tests, benchmarks)
 
 
@@ -268,12 +270,9 @@ class Engine:
                                                      self.decoder)
         for name in evaluated:
             self.metrics.windows_closed.labels(name).inc()
-        last_time = win.content.last[1] if win.content.last is not None else None
-        facts = WindowFacts(
-            window=WindowRef(win.index, win.start, win.end, group.spec.kind, last_time),
-            versions=sorted(self.decoder.versions.names[v] for v in win.content.versions),
-            positions=self._positions(win.content.positions),
-            reference_id=self.reference.id, config_hash=self.config_hash)
+        facts = WindowFacts.of(win, group.spec.kind,
+                               [self.decoder.versions.names[v] for v in win.content.versions],
+                               self.origin, self.reference.id, self.config_hash)
         findings = judge(pending, facts, self.config.detection.fdr_alpha)
         self.gauges = self.gauges.shown(findings, self.metrics.segment_label)
         events: list[dict[str, Any]] = []
@@ -285,12 +284,6 @@ class Engine:
                 self.metrics.incident_events.labels(kind, f.monitor.name, severity).inc()
                 events.append(ev)
         return events
-
-    def _positions(self, positions: Mapping[int, tuple[int, int]]) -> list[dict[str, Any]]:
-        """The window's positions, labelled with the source they came from."""
-        return [{**self.origin, **({"partition": p} if p >= 0 else {}),
-                 "first_offset": lo, "last_offset": hi}
-                for p, (lo, hi) in sorted(positions.items())]
 
     # -- checkpoint --------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -311,30 +304,40 @@ class Engine:
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
-        """Continue from ``snapshot()``; the config must be the one that produced it."""
-        if snap.get("format") != STATE_FORMAT:
-            raise CheckpointError(f"unknown state format {snap.get('format')!r}")
-        if not snap["started"]:
+        """Continue from ``snapshot()``; the config must be the one that produced it.
+
+        Everything is validated before use (``StateError`` names the fault): a state of
+        another format version is refused by its version, one of another config by its hash.
+        """
+        if not isinstance(snap, dict) or snap.get("format") != STATE_FORMAT:
+            got = snap.get("format") if isinstance(snap, dict) else type(snap).__name__
+            raise CheckpointError(f"unknown state format {got!r} (this driftline reads "
+                                  f"{STATE_FORMAT}; see docs/kafka.md for the rebuild)")
+        if snap.get("started") is False:
+            validated(EngineStateIdle, snap, "engine state")
             return
-        if snap["config_hash"] != self.config_hash:
+        s = validated(EngineState, snap, "engine state")
+        if s.config_hash != self.config_hash:
             raise CheckpointError("the checkpoint was written with another config "
-                                  f"({snap['config_hash']} != {self.config_hash})")
-        d = snap["decoder"]["schema"]
-        self._schema = Schema(tuple(d["numeric"]), tuple(d["categorical"]), tuple(d["segments"]),
-                              self.config.input.fields)
-        self.reference = Reference.from_json(snap["reference"]) if snap["reference"] else None
+                                  f"({s.config_hash} != {self.config_hash})")
+        self.decoder = decoder_from_state(self.config, s.decoder)
+        self._schema = self.decoder.schema
+        try:
+            self.reference = Reference.from_json(s.reference) if s.reference else None
+        except ReferenceError_ as exc:
+            raise StateError(f"engine state: {exc}") from exc
         self._reference_events = None
-        self.decoder = new_decoder(self.config, self._schema)
-        self.decoder.restore(snap["decoder"])
         if self.reference is not None:
             self._compile(None)
-        self.windowing.restore(snap["windows"], self.monitors)
-        self.incidents.restore(snap["incidents"])
-        self.evaluator.restore(snap["memory"], self.monitors)
-        self._count = snap["count"]
-        self.frontier.restore(snap["frontier"])
-        self.warmup.restore(snap["warmup"])
-        self.totals = Totals.restore(snap["totals"])
+        self.windowing.restore(s.windows, self.monitors)
+        coherence.check(self.decoder, self.reference, self.monitors,
+                        (g.windows for g in self.windowing))
+        self.incidents.restore(s.incidents)
+        self.evaluator.restore(s.memory, self.monitors)
+        self._count = s.count
+        self.frontier.restore(s.frontier)
+        self.warmup.restore(s.warmup)
+        self.totals = Totals.restore(s.totals)
         self.gauges = EngineGauges(self.gauges.monitors, self.incidents.open_incidents())
 
     # -- end of input ------------------------------------------------------------------

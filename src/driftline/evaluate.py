@@ -7,11 +7,13 @@ detector it holds. The memory is part of the engine's checkpoint.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from driftline.decode import Decoder
 from driftline.detectors.base import EvalContext, Memory
+from driftline.errors import StateError
 from driftline.judge import Pending
 from driftline.monitors import Monitor, category_names
 from driftline.reference import Reference
@@ -23,7 +25,7 @@ class Evaluator:
 
     def __init__(self, min_reference: int) -> None:
         self.min_reference = min_reference
-        self.memory: dict[str, Memory] = {}  # "<monitor>|<model>" → a detector's memory
+        self.memory: dict[tuple[str, str], Memory] = {}  # (monitor, model) → its memory
 
     def evaluate(self, monitors: Sequence[Monitor], content: Pane, reference: Reference,
                  decoder: Decoder) -> tuple[list[Pending], list[str]]:
@@ -37,7 +39,7 @@ class Evaluator:
                 rsk = reference.sketch(model, m.slot)
                 if rsk is None:
                     continue
-                csk = content.sketches.get(f"{model}|{m.slot}") or m.detector.new_sketch(rsk)
+                csk = content.sketches.get((model, m.slot)) or m.detector.new_sketch(rsk)
                 memory = self._memory(m, model)
                 evals = m.detector.evaluate(csk, rsk, self.context(m, decoder), memory)
                 pending += [Pending(m, model, e) for e in evals]
@@ -45,7 +47,7 @@ class Evaluator:
         return pending, evaluated
 
     def _memory(self, m: Monitor, model: str) -> Memory | None:
-        key = f"{m.name}|{model}"
+        key = (m.name, model)
         memory = self.memory.get(key)
         if memory is None:
             memory = m.detector.new_memory()
@@ -55,18 +57,27 @@ class Evaluator:
 
     def context(self, m: Monitor, decoder: Decoder) -> EvalContext:
         segs = None
-        if m.cfg.segment_by:
+        if m.cfg.segment_by is not None:
             segs = list(enumerate(decoder.segment_values[m.cfg.segment_by].names))
         cats = category_names(m.cfg.signal, decoder) if m.kind == "categorical" else ()
         return EvalContext(segments=segs, categories=cats, min_reference=self.min_reference)
 
     def snapshot(self) -> dict[str, Any]:
-        return {k: mem.snapshot() for k, mem in self.memory.items()}
+        return {json.dumps(list(k), ensure_ascii=False): mem.snapshot()
+                for k, mem in self.memory.items()}
 
     def restore(self, snap: dict[str, Any], monitors: Sequence[Monitor]) -> None:
         by_name = {m.name: m for m in monitors}
         self.memory = {}
         for key, state in snap.items():
-            m = by_name.get(key.split("|", 1)[0])
-            if m is not None:
-                self.memory[key] = m.detector.restore_memory(state)
+            try:
+                name, model = json.loads(key)
+            except (ValueError, TypeError) as exc:
+                raise StateError(f"memory: {key!r} is not a [monitor, model] key") from exc
+            m = by_name.get(name) if isinstance(name, str) else None
+            if m is None or not isinstance(model, str):
+                raise StateError(f"memory: {key!r} names no monitor of this config")
+            memory = m.detector.new_memory()
+            if memory is None:
+                raise StateError(f"memory: monitor {name!r} keeps no memory across windows")
+            self.memory[(name, model)] = m.detector.restore_memory(state)

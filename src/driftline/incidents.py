@@ -19,6 +19,7 @@ restart from a checkpoint.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 from driftline.config import MonitorConfig
 from driftline.detectors.base import Evaluation
 from driftline.events import IncidentEvent
+from driftline.state import TracksState, validated
 from driftline.triage import SEVERITY_RANK, triage
 
 
@@ -83,8 +85,9 @@ class Finding:
 
     @property
     def key(self) -> str:
-        seg = ",".join(f"{k}={v}" for k, v in sorted(self.segment.items()))
-        return f"{self.monitor.name}|{self.model}|{self.signal}|{seg}"
+        """What the lifecycle tracks: a JSON array, unambiguous whatever the names hold."""
+        return json.dumps([self.monitor.name, self.model, self.signal,
+                           sorted(self.segment.items())], ensure_ascii=False)
 
 
 @dataclass
@@ -190,7 +193,7 @@ class IncidentManager:
         out: dict[tuple[str, str], int] = {}
         for key, t in self.tracks.items():
             if t.incident_id is not None:
-                k = (key.split("|", 1)[0], t.severity or "low")
+                k = (json.loads(key)[0], t.severity or "low")
                 out[k] = out.get(k, 0) + 1
         return out
 
@@ -198,7 +201,8 @@ class IncidentManager:
         return {k: asdict(t) for k, t in self.tracks.items()}
 
     def restore(self, snap: dict[str, Any]) -> None:
-        self.tracks = {k: Track(**v) for k, v in snap.items()}
+        tracks = validated(TracksState, snap, "incident tracks")
+        self.tracks = {k: Track(**t.model_dump()) for k, t in tracks.root.items()}
 
 
 def _plain(value: Any) -> Any:

@@ -39,7 +39,7 @@ def ingest(windows: Windows, monitors: Sequence[Monitor], batch: Batch, keys: np
                          reference)
 
 
-def update_slots(sketches: dict[Any, Any], model: str, rows: Batch, monitors: Sequence[Monitor],
+def update_slots(sketches: dict[tuple[str, str], Any], model: str, rows: Batch, monitors: Sequence[Monitor],
                  decoder: Decoder, reference: Reference) -> None:
     """Update each slot the monitors of ``model`` read, once."""
     done: set[str] = set()
@@ -47,7 +47,7 @@ def update_slots(sketches: dict[Any, Any], model: str, rows: Batch, monitors: Se
         if m.slot in done or not m.applies_to(model):
             continue
         done.add(m.slot)
-        key = f"{model}|{m.slot}"
+        key = (model, m.slot)
         sk = sketches.get(key)
         if sk is None:
             ref = reference.sketch(model, m.slot)
@@ -55,7 +55,7 @@ def update_slots(sketches: dict[Any, Any], model: str, rows: Batch, monitors: Se
                 continue  # a model the reference has never seen: counted, not compared
             sk = sketches[key] = m.detector.new_sketch(ref)
         values = extract(m.cfg.signal, rows, decoder)
-        segs = rows.segments[m.cfg.segment_by] if m.cfg.segment_by else None
+        segs = rows.segments[m.cfg.segment_by] if m.cfg.segment_by is not None else None
         if segs is not None and (segs < 0).any():
             keep = segs >= 0
             values, segs = values[keep], segs[keep]

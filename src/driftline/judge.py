@@ -11,7 +11,7 @@ which has no p-value, gives its own verdict and the thresholds grade it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 from driftline.detectors.base import Evaluation
 from driftline.incidents import Finding, WindowRef
 from driftline.monitors import Monitor
+from driftline.windows import ClosedWindow
 
 
 def benjamini_hochberg(p: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -55,6 +56,17 @@ class WindowFacts:
     reference_id: str
     config_hash: str
 
+    @classmethod
+    def of(cls, win: ClosedWindow, kind: str, versions: list[str], origin: Mapping[str, Any],
+           reference_id: str, config_hash: str) -> WindowFacts:
+        """The facts of ``win``, its positions labelled with the source they came from."""
+        last_time = win.content.last[1] if win.content.last is not None else None
+        positions = [{**origin, **({"partition": p} if p >= 0 else {}),
+                      "first_offset": lo, "last_offset": hi}
+                     for p, (lo, hi) in sorted(win.content.positions.items())]
+        return cls(WindowRef(win.index, win.start, win.end, kind, last_time), sorted(versions),
+                   positions, reference_id, config_hash)
+
 
 def level_of(m: Monitor, e: Evaluation, sufficient: bool, q: float | None, alpha: float,
              ) -> int | None:
@@ -80,7 +92,8 @@ def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float) -> list[
         level = level_of(m, e, sufficient[i], qvals.get(i), alpha)
         findings.append(Finding(
             monitor=m.cfg, model=p.model, signal=m.cfg.signal,
-            segment={m.cfg.segment_by: e.segment} if m.cfg.segment_by and e.segment else {},
+            segment={m.cfg.segment_by: e.segment}
+            if m.cfg.segment_by is not None and e.segment is not None else {},
             evaluation=e, level=level,
             threshold=m.critical if level == 2 else m.warning, critical=m.critical,
             direction=m.direction, q_value=qvals.get(i), window=facts.window,

@@ -41,7 +41,8 @@ class EngineGauges:
     #: labels → (value, breach level 0/1/2, direction) of the last closed window
     statistics: Mapping[StatisticLabels, tuple[float, int, str]] = field(default_factory=dict)
 
-    def shown(self, findings: Sequence[Finding], segment_label: Callable[[str | None, str], str],
+    def shown(self, findings: Sequence[Finding],
+              segment_label: Callable[[str | None, str | None], str],
               ) -> EngineGauges:
         """These gauges with a closed window's statistics on top.
 
@@ -52,7 +53,7 @@ class EngineGauges:
         for f in findings:
             e = f.evaluation
             labels = (f.monitor.name, f.model, e.detector, f.signal,
-                      segment_label(e.segment, f.monitor.segment_by or ""))
+                      segment_label(e.segment, f.monitor.segment_by))
             level = f.level or 0
             old = shown.get(labels)
             if old is None or level > old[1]:
@@ -163,7 +164,7 @@ class Metrics:
             for severity in SEVERITIES:
                 self.incident_events.labels(kind, monitor, severity)
 
-    def segment_label(self, value: str | None, key: str = "") -> str:
+    def segment_label(self, value: str | None, key: str | None = "") -> str:
         """The label for a segment value: itself while its key is under the cap, else ``__other__``.
 
         The cap is per segment key, so a flood in one key cannot take the labels of another.
@@ -171,7 +172,7 @@ class Metrics:
         if value is None:
             return ALL
         with self._lock:
-            seen = self._segments.setdefault(key, set())
+            seen = self._segments.setdefault(key or "", set())
             if value in seen:
                 return value
             if len(seen) < self._segment_cap:

@@ -9,6 +9,9 @@ events carry (the zero-config preset).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +105,11 @@ class Monitor:
         return 2 if v >= self.critical else 1 if v >= self.warning else 0
 
 
+def slot_name(signal: str, segment_by: str | None, sketch: str) -> str:
+    """The slot's name: a JSON array, unambiguous whatever the names hold ('|', quotes)."""
+    return json.dumps([signal, segment_by, sketch], ensure_ascii=False, separators=(",", ":"))
+
+
 def compile_monitor(cfg: MonitorConfig, schema: Schema, detection: DetectionConfig) -> Monitor:
     kind = signal_kind(cfg.signal, schema)
     options = REGISTRY[cfg.detector]
@@ -112,14 +120,14 @@ def compile_monitor(cfg: MonitorConfig, schema: Schema, detection: DetectionConf
         detector = options[kind](**cfg.params)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"monitor {cfg.name}: params {cfg.params}: {exc}") from exc
-    if cfg.segment_by and cfg.segment_by not in schema.segments:
+    if cfg.segment_by is not None and cfg.segment_by not in schema.segments:
         raise ConfigError(f"monitor {cfg.name}: segment_by {cfg.segment_by!r} is not a segment "
                           f"key of the events ({list(schema.segments)})")
     warning, critical = (cfg.thresholds.warning, cfg.thresholds.critical) if cfg.thresholds \
         else detector.default_thresholds
     raw_key = detector.sketch_key()
     key = "/".join(map(str, raw_key)) if isinstance(raw_key, tuple) else str(raw_key)
-    slot = f"{cfg.signal}|{cfg.segment_by or ''}|{key}"
+    slot = slot_name(cfg.signal, cfg.segment_by, key)
     return Monitor(cfg, detector, kind, slot, warning, critical,
                    cfg.min_samples or detection.min_samples)
 
@@ -137,8 +145,25 @@ def compile_monitors(cfgs: Sequence[MonitorConfig], schema: Schema,
     return out
 
 
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "-" for c in text.lower()).strip("-")
+def slug(text: str) -> str:
+    """ASCII for a monitor name: accents dropped, anything else a dash ('Région' → 'region')."""
+    ascii_ = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(c if c.isalnum() or c in "._" else "-" for c in ascii_.lower()).strip("-._")
+
+
+def ident(name: str) -> str:
+    """A name's part of a monitor name: its slug, made unique when slugging changed it.
+
+    Names are whatever the events carry; monitor names are ``[a-z0-9_.-]``. Two names
+    that slug alike (``Speed`` and ``speed``, ``a b`` and ``a-b``) stay apart: a name
+    that is not its own slug gets a short hash of itself, so the mapping does not depend
+    on which names a stream happens to hold.
+    """
+    s = slug(name)
+    if s == name:
+        return s
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return f"{s}-{digest}" if s else digest
 
 
 def preset(schema: Schema, decisions: Sequence[str]) -> list[MonitorConfig]:
@@ -150,11 +175,11 @@ def preset(schema: Schema, decisions: Sequence[str]) -> list[MonitorConfig]:
     """
     cfgs: list[dict[str, Any]] = []
     for f in schema.numeric:
-        cfgs += [{"name": f"psi-{_slug(f)}", "signal": f"feature:{f}", "detector": "psi"},
-                 {"name": f"ks-{_slug(f)}", "signal": f"feature:{f}", "detector": "ks"}]
+        cfgs += [{"name": f"psi-{ident(f)}", "signal": f"feature:{f}", "detector": "psi"},
+                 {"name": f"ks-{ident(f)}", "signal": f"feature:{f}", "detector": "ks"}]
     for f in schema.categorical:
-        cfgs += [{"name": f"chi2-{_slug(f)}", "signal": f"feature:{f}", "detector": "chi_square"},
-                 {"name": f"psi-{_slug(f)}", "signal": f"feature:{f}", "detector": "psi"}]
+        cfgs += [{"name": f"chi2-{ident(f)}", "signal": f"feature:{f}", "detector": "chi_square"},
+                 {"name": f"psi-{ident(f)}", "signal": f"feature:{f}", "detector": "psi"}]
     cfgs += [{"name": "psi-prediction", "signal": "prediction", "detector": "psi"},
              {"name": "ks-prediction", "signal": "prediction", "detector": "ks"},
              {"name": "gradual-prediction", "signal": "prediction", "detector": "gradual"}]
@@ -163,9 +188,9 @@ def preset(schema: Schema, decisions: Sequence[str]) -> list[MonitorConfig]:
         cfgs.append({"name": "chi2-decision", "signal": "decision", "detector": "chi_square"})
     for key in schema.segments:
         for value in rates[:5]:
-            cfgs.append({"name": f"rate-{_slug(value)}-by-{_slug(key)}",
+            cfgs.append({"name": f"rate-{ident(value)}-by-{ident(key)}",
                          "signal": f"decision={value}", "detector": "segment_rate",
                          "segment_by": key})
-        cfgs.append({"name": f"volume-by-{_slug(key)}", "signal": "volume",
+        cfgs.append({"name": f"volume-by-{ident(key)}", "signal": "volume",
                      "detector": "segment_volume", "segment_by": key})
     return [MonitorConfig(**c) for c in cfgs]

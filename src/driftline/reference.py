@@ -20,11 +20,12 @@ import numpy as np
 import orjson
 
 from driftline.decode import Batch, Decoder
-from driftline.detectors.sketches import Sketch, restore_sketch
-from driftline.errors import ReferenceError_
+from driftline.detectors.sketches import Sketch, sketch_from_state
+from driftline.errors import ReferenceError_, StateError
 from driftline.monitors import Monitor, extract
+from driftline.state import REFERENCE_FORMAT, ReferenceState, validated
 
-FORMAT = "driftline.reference/1"
+FORMAT = REFERENCE_FORMAT
 
 
 @dataclass
@@ -56,13 +57,22 @@ class Reference:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reference:
-        if data.get("format") != FORMAT:
-            raise ReferenceError_(f"not a driftline reference profile (format {data.get('format')!r})")
-        ref = cls({m: {s: restore_sketch(sk) for s, sk in slots.items()}
-                   for m, slots in data["models"].items()},
-                  data["n_events"], data.get("source", "file"), data["decoder"])
-        if data.get("id") and data["id"] != ref.id:
-            raise ReferenceError_(f"reference content does not match its id {data['id']}")
+        """A profile from its JSON object, validated; ``ReferenceError_`` says what is wrong."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            got = data.get("format") if isinstance(data, dict) else type(data).__name__
+            if isinstance(got, str) and got.startswith("driftline.reference/"):
+                raise ReferenceError_(f"a reference profile of format {got}, this driftline "
+                                      f"reads {FORMAT}: rebuild it (driftline reference build)")
+            raise ReferenceError_(f"not a driftline reference profile (format {got!r})")
+        try:
+            s = validated(ReferenceState, data, "reference profile")
+        except StateError as exc:
+            raise ReferenceError_(f"not a valid reference profile: {exc}") from exc
+        ref = cls({m: {slot: sketch_from_state(sk) for slot, sk in slots.items()}
+                   for m, slots in s.models.items()},
+                  s.n_events, s.source, s.decoder.model_dump(by_alias=True))
+        if s.id and s.id != ref.id:
+            raise ReferenceError_(f"reference content does not match its id {s.id}")
         return ref
 
     def save(self, path: str | Path) -> None:
@@ -90,9 +100,6 @@ class Reference:
             return cls.from_json(obj)
         except ReferenceError_ as exc:
             raise ReferenceError_(f"{path}: {exc}") from exc
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-            raise ReferenceError_(f"{path}: not a valid reference profile: "
-                                  f"{type(exc).__name__}: {exc}") from exc
 
     def covers(self, monitors: Sequence[Monitor]) -> list[str]:
         """Slots the monitors need that no model of this reference has."""
@@ -127,7 +134,7 @@ def fit(batch: Batch, monitors: Sequence[Monitor], decoder: Decoder, source: str
             if m.slot in slots or not m.applies_to(model):
                 continue
             values = extract(m.cfg.signal, rows, decoder)
-            segs = rows.segments[m.cfg.segment_by] if m.cfg.segment_by else None
+            segs = rows.segments[m.cfg.segment_by] if m.cfg.segment_by is not None else None
             if segs is not None:
                 keep = segs >= 0
                 values, segs = values[keep], segs[keep]

@@ -7,16 +7,19 @@ config, the preset monitors everything the schema holds.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from driftline.config import Config
 from driftline.decode import Batch, Decoder, Schema, infer_schema
 from driftline.detectors.sketches import CountTable
 from driftline.errors import ReferenceError_
-from driftline.monitors import Monitor, compile_monitors, preset
+from driftline.monitors import Monitor, compile_monitors, preset, slot_name
 from driftline.reference import Reference
+from driftline.state import DecoderState, validated
 
-DECISION_SLOT = "decision||count_table"
+DECISION_SLOT = slot_name("decision", None, "count_table")
 
 
 def resolve_schema(cfg: Config, reference: Reference | None, sample: list[bytes]) -> Schema:
@@ -40,6 +43,15 @@ def new_decoder(cfg: Config, schema: Schema) -> Decoder:
     return Decoder(schema, models=cfg.input.models, max_message_bytes=cfg.input.max_message_bytes,
                    segment_cardinality=lim.segment_cardinality,
                    category_cardinality=lim.category_cardinality, model_cardinality=lim.models)
+
+
+def decoder_from_state(cfg: Config, snap: dict[str, Any]) -> Decoder:
+    """A decoder with the schema and vocabularies of a saved one (validated)."""
+    d = validated(DecoderState, snap, "decoder").schema_
+    decoder = new_decoder(cfg, Schema(tuple(d.numeric), tuple(d.categorical), tuple(d.segments),
+                                      cfg.input.fields))
+    decoder.restore(snap)
+    return decoder
 
 
 def decisions_by_frequency(decoder: Decoder, batch: Batch | None,

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from driftline.state import TotalsState, validated
+
 #: dead-letter reasons for events that were processed or are counted apart, not invalid
 NOT_INVALID = ("late", "cardinality_overflow")
 
@@ -45,9 +47,9 @@ class Totals:
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> Totals:
+        s = validated(TotalsState, snap, "totals")
         incidents: Counter[tuple[str, str, str]] = Counter()
-        for key, n in snap["incidents"].items():
+        for key, n in s.incidents.items():
             kind, detector, severity = key.split(":")
             incidents[(kind, detector, severity)] = n
-        return cls(snap["read"], snap["valid"], snap["late"], Counter(snap["invalid"]),
-                   snap["windows"], incidents)
+        return cls(s.read, s.valid, s.late, Counter(s.invalid), s.windows, incidents)

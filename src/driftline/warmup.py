@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from driftline.decode import Batch
+from driftline.state import WarmUpState, validated
 from driftline.windows import Windows
 
 MAX_WARMUP_EVENTS = 1_000_000
@@ -61,6 +62,7 @@ class WarmUp:
                 "keys": [k.tolist() for k in self.keys], "end": self.end}
 
     def restore(self, snap: dict[str, Any]) -> None:
-        self.batches = [Batch.restore(b) for b in snap["batches"]]
-        self.keys = [np.asarray(k, np.float64) for k in snap["keys"]]
-        self.end = snap["end"]
+        s = validated(WarmUpState, snap, "warm-up")
+        self.batches = [Batch.from_state(b) for b in s.batches]
+        self.keys = [np.asarray(k, np.float64) for k in s.keys]
+        self.end = s.end

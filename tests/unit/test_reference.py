@@ -103,3 +103,12 @@ def test_a_loaded_profile_and_the_events_it_came_from_judge_alike() -> None:
     assert from_events and from_events == from_profile
     assert {e["data"]["evidence"]["reference_id"] for e in from_events} == {profile.id}
     assert np.all([e["data"]["segment"] in ({}, {"region": "south"}) for e in from_events])
+
+
+def test_a_profile_of_an_older_format_is_refused_by_its_version(tmp_path: Path) -> None:
+    """A profile written by an older driftline names its format and the rebuild."""
+    data = build(REF_EVENTS).to_json()
+    data["format"] = "driftline.reference/1"
+    (tmp_path / "ref.json").write_text(json.dumps(data))
+    with pytest.raises(ReferenceError_, match=r"reference/1.*reference build"):
+        Reference.load(tmp_path / "ref.json")

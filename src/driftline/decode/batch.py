@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from driftline.detectors.sketches import FloatArray, IntArray
+from driftline.state import ArrayState, BatchState
 
 
 @dataclass
@@ -84,11 +85,11 @@ class Batch:
                 "segments": {k: enc(v) for k, v in self.segments.items()}}
 
     @classmethod
-    def restore(cls, snap: dict[str, Any]) -> Batch:
-        def dec(d: dict[str, str]) -> np.ndarray:
-            return np.frombuffer(base64.b64decode(d["b64"]), dtype=np.dtype(d["dtype"])).copy()
-        cols: dict[str, Any] = {k: dec(snap[k]) for k in cls.ARRAYS}
-        return cls(**cols,
-                   numeric={k: dec(v) for k, v in snap["numeric"].items()},
-                   categorical={k: dec(v) for k, v in snap["categorical"].items()},
-                   segments={k: dec(v) for k, v in snap["segments"].items()})
+    def from_state(cls, s: BatchState) -> Batch:
+        """The columns a validated state holds (each of one dtype and one length)."""
+        def dec(a: ArrayState) -> np.ndarray:
+            return np.frombuffer(base64.b64decode(a.b64), dtype=np.dtype(a.dtype)).copy()
+        cols: dict[str, Any] = {k: dec(getattr(s, k)) for k in cls.ARRAYS}
+        return cls(**cols, numeric={k: dec(v) for k, v in s.numeric.items()},
+                   categorical={k: dec(v) for k, v in s.categorical.items()},
+                   segments={k: dec(v) for k, v in s.segments.items()})

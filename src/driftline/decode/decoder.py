@@ -27,6 +27,8 @@ from driftline.decode.contract import check_event
 from driftline.decode.schema import Schema
 from driftline.decode.vocab import Vocabulary
 from driftline.detectors.sketches import FloatArray, IntArray
+from driftline.errors import StateError
+from driftline.state import DecoderState, validated
 from driftline.timestamps import MS_THRESHOLD, parse_timestamp
 
 _READ = pj.ReadOptions(use_threads=False, block_size=1 << 26)
@@ -279,11 +281,17 @@ class Decoder:
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
-        self.models = Vocabulary.restore(snap["models"])
-        self.versions = Vocabulary.restore(snap["versions"])
-        self.decisions = Vocabulary.restore(snap["decisions"])
-        self.categories = {k: Vocabulary.restore(v) for k, v in snap["categories"].items()}
-        self.segment_values = {k: Vocabulary.restore(v) for k, v in snap["segments"].items()}
+        """The vocabularies of ``snapshot()``, validated; they must fit this decoder's schema."""
+        s = validated(DecoderState, snap, "decoder")
+        mine = self.schema
+        if (tuple(s.schema_.categorical), tuple(s.schema_.segments)) != (mine.categorical,
+                                                                         mine.segments):
+            raise StateError("decoder: the saved vocabularies are for another schema")
+        self.models = Vocabulary.from_state(s.models)
+        self.versions = Vocabulary.from_state(s.versions)
+        self.decisions = Vocabulary.from_state(s.decisions)
+        self.categories = {k: Vocabulary.from_state(v) for k, v in s.categories.items()}
+        self.segment_values = {k: Vocabulary.from_state(v) for k, v in s.segments.items()}
 
 
 def _floats(col: pa.ChunkedArray | pa.Array) -> FloatArray:

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from driftline.detectors.sketches import IntArray
+from driftline.state import VocabularyState, validated
 
 OTHER = "__other__"
 
@@ -74,8 +75,12 @@ class Vocabulary:
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> Vocabulary:
-        v = cls(snap["cap"])
-        v.names = list(snap["names"])
+        return cls.from_state(validated(VocabularyState, snap, "vocabulary"))
+
+    @classmethod
+    def from_state(cls, s: VocabularyState) -> Vocabulary:
+        v = cls(s.cap)
+        v.names = list(s.names)
         v.index = {n: i for i, n in enumerate(v.names)}
-        v.other = snap["other"]
+        v.other = s.other
         return v

@@ -39,12 +39,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
 from river import drift
 
 from driftline.detectors.base import Detector, EvalContext, Evaluation, Memory, segment_rows
 from driftline.detectors.sketches import FloatArray, IntArray, Moments, Sketch
 from driftline.errors import StateError
+from driftline.state import State, validated
 
 #: river's PageHinkley attributes this module reads and writes; a river release that
 #: changes them fails ``_check_layout`` (and the check suite) instead of restoring wrongly
@@ -54,10 +54,8 @@ _PH_FIELDS = frozenset({"_drift_detected", "min_instances", "delta", "threshold"
 _MEAN_FIELDS = frozenset({"n", "_mean"})
 
 
-class PageHinkleyState(BaseModel):
+class PageHinkleyState(State):
     """PageHinkley's sufficient state (its parameters are the detector's). None = ±infinity."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     n: float
     mean: float
@@ -68,10 +66,8 @@ class PageHinkleyState(BaseModel):
     drift_detected: bool
 
 
-class GradualState(BaseModel):
+class GradualState(State):
     """A gradual monitor's memory: per segment key ('' = all), PageHinkley and the latch."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
     detectors: dict[str, PageHinkleyState]
     latched: dict[str, bool]
@@ -157,10 +153,7 @@ class GradualDrift(Detector):
         return GradualMemory()
 
     def restore_memory(self, snap: dict[str, Any]) -> GradualMemory:
-        try:
-            state = GradualState.model_validate(snap)
-        except ValidationError as exc:
-            raise StateError(f"gradual-drift memory: {exc.errors()[0]['msg']}") from exc
+        state = validated(GradualState, snap, "gradual-drift memory")
         return GradualMemory({k: ph_restore(self._river(), s) for k, s in state.detectors.items()},
                              dict(state.latched))
 

@@ -68,6 +68,8 @@ def ks_p_value(d: float, n: int, m: int) -> float:
     if n == 0 or m == 0:
         return 1.0
     en = round(n * m / (n + m))
+    if en < 1:
+        return 1.0  # one event on each side (n·m/(n+m) = 0.5) is no evidence
     root = np.sqrt(en)
     tail = float(special.kolmogorov((root + 0.12 + 0.11 / root) * d))
     if tail < TAIL and en >= TAIL_MIN_N:

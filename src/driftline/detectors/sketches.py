@@ -16,6 +16,15 @@ from typing import Any, Self
 import numpy as np
 import numpy.typing as npt
 
+from driftline.errors import StateError
+from driftline.state import (
+    CountTableState,
+    MomentsState,
+    QuantileHistogramState,
+    SketchState,
+    validated,
+)
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -129,8 +138,12 @@ class QuantileHistogram:
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> Self:
-        counts = np.asarray(snap["counts"], dtype=np.int64).reshape(len(snap["counts"]), -1)
-        return cls(np.asarray(snap["edges"], dtype=np.float64), counts)
+        return cls.from_state(validated(QuantileHistogramState, snap, "quantile histogram"))
+
+    @classmethod
+    def from_state(cls, s: QuantileHistogramState) -> Self:
+        return cls(np.asarray(s.edges, np.float64),
+                   np.asarray(s.counts, np.int64).reshape(len(s.counts), len(s.edges) + 1))
 
 
 class CountTable:
@@ -183,7 +196,11 @@ class CountTable:
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> Self:
-        rows = snap["counts"]
+        return cls.from_state(validated(CountTableState, snap, "count table"))
+
+    @classmethod
+    def from_state(cls, s: CountTableState) -> Self:
+        rows = s.counts
         width = max((len(r) for r in rows), default=1)
         counts = np.zeros((max(len(rows), 1), width), np.int64)
         for i, r in enumerate(rows):
@@ -274,8 +291,11 @@ class Moments:
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> Self:
-        return cls(np.asarray(snap["data"], dtype=np.float64).reshape(-1, 3),
-                   snap.get("shift", 0.0))  # snapshots before the shift existed: shift 0
+        return cls.from_state(validated(MomentsState, snap, "moments"))
+
+    @classmethod
+    def from_state(cls, s: MomentsState) -> Self:
+        return cls(np.asarray(s.data, np.float64).reshape(-1, 3), s.shift)
 
 
 Sketch = QuantileHistogram | CountTable | Moments
@@ -298,6 +318,19 @@ def merge(a: Sketch, b: Sketch) -> Sketch:
     raise TypeError(f"cannot merge a {type(a).__name__} with a {type(b).__name__}")
 
 
+def sketch_from_state(s: SketchState) -> Sketch:
+    """The sketch a validated state describes."""
+    if isinstance(s, QuantileHistogramState):
+        return QuantileHistogram.from_state(s)
+    if isinstance(s, CountTableState):
+        return CountTable.from_state(s)
+    return Moments.from_state(s)
+
+
 def restore_sketch(snap: dict[str, Any]) -> Sketch:
-    """Rebuild any sketch from its ``snapshot()``."""
-    return _KINDS[snap["kind"]].restore(snap)
+    """Rebuild any sketch from its ``snapshot()``, validated (``StateError`` if it is not one)."""
+    kind = snap.get("kind") if isinstance(snap, dict) else None
+    cls = _KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise StateError(f"sketch: unknown kind {kind!r} (one of {sorted(_KINDS)})")
+    return cls.restore(snap)

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from driftline.state import FrontierState, validated
+
 MAX_FUTURE_SKEW = 86400.0  # an event this far ahead of the stream is a bad timestamp
 RECENT_TIMES = 1000  # event times kept to anchor the far-future check
 
@@ -34,4 +36,4 @@ class Frontier:
         return {"recent": self.recent.tolist()}
 
     def restore(self, snap: dict[str, Any]) -> None:
-        self.recent = np.asarray(snap["recent"], np.float64)
+        self.recent = np.asarray(validated(FrontierState, snap, "frontier").recent, np.float64)

@@ -16,6 +16,7 @@ import numpy as np
 
 from driftline.config import MonitorWindow, WindowSpec, parse_duration
 from driftline.errors import ConfigError
+from driftline.state import WindowGroupsState, validated
 from driftline.windows.panes import ClosedWindow, Windows
 
 DEFAULT = "default"
@@ -125,11 +126,12 @@ class WindowGroups(Generic[M]):
 
     def snapshot(self) -> dict[str, Any]:
         return {"cut": self.cut,
-                "groups": {k: {"spec": g.spec.model_dump(), "windows": g.windows.snapshot(str)}
+                "groups": {k: {"spec": g.spec.model_dump(), "windows": g.windows.snapshot()}
                            for k, g in self.groups.items()}}
 
     def restore(self, snap: dict[str, Any], monitors: Sequence[M]) -> None:
-        self.cut = snap["cut"]
-        self.groups = {k: Group(k, WindowSpec(**gs["spec"]), Windows.restore(gs["windows"], str))
-                       for k, gs in snap["groups"].items()}
+        s = validated(WindowGroupsState, snap, "windows")
+        self.cut = s.cut
+        self.groups = {k: Group(k, WindowSpec(kind=g.spec.kind, size=g.spec.size),
+                                Windows.from_state(g.windows)) for k, g in s.groups.items()}
         self.assign(monitors)

@@ -13,20 +13,23 @@ for count windows the running index of valid events (lateness 0).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from driftline.detectors.sketches import FloatArray, IntArray, Sketch, merge, restore_sketch
+from driftline.detectors.sketches import FloatArray, IntArray, Sketch, merge, sketch_from_state
+from driftline.errors import StateError
+from driftline.state import PaneState, WindowsState, validated
 
 
 @dataclass
 class Pane:
     """Sketches of one pane (keyed by slot), its event count, versions and source positions."""
 
-    sketches: dict[Hashable, Sketch] = field(default_factory=dict)
+    sketches: dict[tuple[str, str], Sketch] = field(default_factory=dict)  # (model, slot)
     count: int = 0
     versions: set[int] = field(default_factory=set)
     #: partition → (first position, last position) of the events in this pane
@@ -59,19 +62,29 @@ class Pane:
             out.positions[part] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
         return out
 
-    def snapshot(self, key_to_str: Any) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, Any]:
         return {"count": self.count, "versions": sorted(self.versions),
                 "positions": {str(p): list(v) for p, v in self.positions.items()},
                 "last": None if self.last is None else list(self.last),
-                "sketches": {key_to_str(k): s.snapshot() for k, s in self.sketches.items()}}
+                "sketches": {json.dumps(list(k), ensure_ascii=False): s.snapshot()
+                             for k, s in self.sketches.items()}}
 
     @classmethod
-    def restore(cls, snap: dict[str, Any], str_to_key: Any) -> Pane:
-        last = snap["last"]
-        return cls({str_to_key(k): restore_sketch(s) for k, s in snap["sketches"].items()},
-                   snap["count"], set(snap["versions"]),
-                   {int(p): (v[0], v[1]) for p, v in snap["positions"].items()},
-                   None if last is None else (float(last[0]), float(last[1])))
+    def from_state(cls, s: PaneState) -> Pane:
+        return cls({_pair(k): sketch_from_state(sk) for k, sk in s.sketches.items()}, s.count,
+                   set(s.versions), {int(p): (lo, hi) for p, (lo, hi) in s.positions.items()},
+                   None if s.last is None else (s.last[0], s.last[1]))
+
+
+def _pair(key: str) -> tuple[str, str]:
+    """A pane sketch's key as saved: the JSON array [model, slot]."""
+    try:
+        model, slot = json.loads(key)
+    except (ValueError, TypeError) as exc:
+        raise StateError(f"pane sketch key {key!r} is not [model, slot]") from exc
+    if not isinstance(model, str) or not isinstance(slot, str):
+        raise StateError(f"pane sketch key {key!r} is not [model, slot]")
+    return model, slot
 
 
 @dataclass(frozen=True)
@@ -164,20 +177,24 @@ class Windows:
         for p in [p for p in self.panes if p + self.k - 1 <= last]:
             del self.panes[p]
 
-    def snapshot(self, key_to_str: Any) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, Any]:
         return {"hop": self.hop, "k": self.k, "lateness": self.lateness,
                 "max_key": None if self.max_key == -np.inf else self.max_key,
                 "last_closed": self.last_closed,
-                "first_pane": None if self.first_pane == np.inf else self.first_pane,
-                "panes": {str(p): pane.snapshot(key_to_str) for p, pane in self.panes.items()}}
+                "first_pane": None if self.first_pane == np.inf else int(self.first_pane),
+                "panes": {str(p): pane.snapshot() for p, pane in self.panes.items()}}
 
     @classmethod
-    def restore(cls, snap: dict[str, Any], str_to_key: Any) -> Windows:
-        w = cls(snap["hop"], snap["k"], snap["lateness"])
-        w.max_key = -np.inf if snap["max_key"] is None else snap["max_key"]
-        w.last_closed = snap["last_closed"]
-        w.first_pane = np.inf if snap["first_pane"] is None else snap["first_pane"]
-        w.panes = {int(p): Pane.restore(s, str_to_key) for p, s in snap["panes"].items()}
+    def restore(cls, snap: dict[str, Any]) -> Windows:
+        return cls.from_state(validated(WindowsState, snap, "windows"))
+
+    @classmethod
+    def from_state(cls, s: WindowsState) -> Windows:
+        w = cls(s.hop, s.k, s.lateness)
+        w.max_key = -np.inf if s.max_key is None else s.max_key
+        w.last_closed = s.last_closed
+        w.first_pane = np.inf if s.first_pane is None else s.first_pane
+        w.panes = {int(p): Pane.from_state(ps) for p, ps in s.panes.items()}
         return w
 
     def start_at(self, cut: float) -> None:

@@ -205,9 +205,9 @@ def test_a_replay_incident_cites_the_file_lines_that_reproduce_its_statistic(
 
 
 @pytest.mark.parametrize(("content", "says"), [
-    (b'{"format": "driftline.reference/1", "models": {', "invalid JSON"),
-    (b'{"format": "driftline.reference/1"}', "not a valid reference profile"),
-    (b'{"format": "driftline.reference/1", "models": [], "n_events": 0, "decoder": {}}',
+    (b'{"format": "driftline.reference/2", "models": {', "invalid JSON"),
+    (b'{"format": "driftline.reference/2"}', "not a valid reference profile"),
+    (b'{"format": "driftline.reference/2", "models": [], "n_events": 0, "decoder": {}}',
      "not a valid reference profile"),
 ], ids=["truncated", "no-models", "wrong-shape"])
 def test_a_corrupt_reference_profile_is_one_clear_line(

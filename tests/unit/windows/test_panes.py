@@ -184,7 +184,7 @@ def test_windows_snapshot_round_trips_through_json() -> None:
     """A JSON round trip of the panes and watermark gives a Windows that closes the same windows."""
     a = Windows(10, 2, 5)
     feed(a, [1, 3, 14, 22])
-    b = Windows.restore(json.loads(json.dumps(a.snapshot(str))), str)
+    b = Windows.restore(json.loads(json.dumps(a.snapshot())))
     assert feed(a, [8, 27, 44]) == feed(b, [8, 27, 44])
 
 
