@@ -112,7 +112,10 @@ class Limits(_Strict):
     category_cardinality: int = Field(500, gt=0, description="Distinct values per categorical.")
     metric_segment_cardinality: int = Field(
         100, gt=0, description="Segment label values exported per segment key.")
-    models: int = Field(100, gt=0)
+    models: int = Field(100, gt=0, description="Distinct models; events of more are dead letters.")
+    features: int = Field(200, gt=0, description="Features the zero-config preset monitors.")
+    segment_keys: int = Field(20, gt=0, description="Segment keys the zero-config preset reads.")
+    monitors: int = Field(2000, gt=0, description="Monitors the zero-config preset creates.")
 
 
 class DetectionConfig(_Strict):

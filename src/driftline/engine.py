@@ -23,19 +23,24 @@ import numpy as np
 from driftline import coherence
 from driftline.config import Config, WindowSpec
 from driftline.decode import Batch, DeadLetter, Decoder, Schema
+from driftline.detection import Detection
 from driftline.errors import CheckpointError, ReferenceError_, StateError
-from driftline.evaluate import Evaluator
 from driftline.incidents import IncidentManager
 from driftline.ingest import ingest
-from driftline.judge import WindowFacts, judge
 from driftline.metrics import EngineGauges, Metrics
 from driftline.monitors import Monitor
 from driftline.reference import Reference, fit
-from driftline.startup import compile_for, decoder_from_state, new_decoder, resolve_schema
+from driftline.startup import (
+    compile_for,
+    decoder_from_state,
+    left_out_letters,
+    new_decoder,
+    resolve_schema,
+)
 from driftline.state import ENGINE_FORMAT, EngineState, EngineStateIdle, validated
 from driftline.totals import Totals
 from driftline.warmup import WarmUp
-from driftline.windows import ClosedWindow, Group, WindowGroups, Windows, auto_window
+from driftline.windows import Group, WindowGroups, Windows, auto_window
 from driftline.windows.frontier import MAX_FUTURE_SKEW, Frontier
 
 STATE_FORMAT = ENGINE_FORMAT
@@ -49,6 +54,8 @@ class Output:
     incidents: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     windows_closed: int = 0
+    #: what the caller should tell a person (a log line, the console): caps reached, …
+    notices: list[str] = field(default_factory=list)
 
 
 class Engine:
@@ -65,10 +72,9 @@ class Engine:
                  clock: Callable[[], float] = time.time,
                  origin: Mapping[str, Any] = MEMORY) -> None:
         self.config = config
-        self._clock = clock  # only for the close-lag metric; detection never reads the clock
         if metrics is None:
             metrics = Metrics(segment_cardinality=config.limits.metric_segment_cardinality)
-            metrics.watch(lambda: (self.gauges,))
+            metrics.watch(lambda: (self.detection.gauges,))
         self.metrics = metrics
         self.config_hash = config.digest()
         self.origin = dict(origin)
@@ -79,19 +85,24 @@ class Engine:
         self._reference_events = reference_events
         self.monitors: list[Monitor] = []
         self.windowing: WindowGroups[Monitor] = WindowGroups(config.window.lateness)
-        self.incidents = IncidentManager(
-            source=f"driftline/{config.instance}", open_after=config.detection.open_after,
-            resolve_after=config.detection.resolve_after, update_every=config.detection.update_every)
-        self.evaluator = Evaluator(config.detection.min_reference)
+        self.detection = Detection(config, self.metrics, self.origin, self.config_hash, clock)
         self.warmup = WarmUp(config.reference.warmup_windows)
         self.totals = Totals()
-        self.gauges = EngineGauges()
         self._count = 0  # running index of valid events, the key of count windows
         self.frontier = Frontier()
 
     @property
     def groups(self) -> dict[str, Group[Monitor]]:
         return self.windowing.groups
+
+    @property
+    def incidents(self) -> IncidentManager:
+        return self.detection.incidents
+
+    @property
+    def gauges(self) -> EngineGauges:
+        """What this engine shows at scrape time (open incidents, last statistics)."""
+        return self.detection.gauges
 
     @property
     def windows(self) -> Windows | None:
@@ -105,11 +116,15 @@ class Engine:
         return g.spec if g else None
 
     # -- set-up on the first batch ------------------------------------------------
-    def _start(self, messages: list[bytes]) -> None:
+    def _start(self, messages: list[bytes]) -> dict[str, tuple[str, int]]:
+        """Schema, decoder, monitors; returns the names left out of ``messages``' schema."""
         cfg = self.config
-        schema = self._schema or resolve_schema(cfg, self.reference,
-                                                self._reference_events or messages)
-        self.decoder = new_decoder(cfg, schema)
+        inferred = resolve_schema(cfg, self.reference, self._reference_events or messages)
+        self.decoder = new_decoder(cfg, self._schema or inferred.schema)
+        left_out = {} if self._schema or self._reference_events else inferred.left_out
+        for reason, _ in left_out.values():
+            self.totals.overflow[reason] += 1
+            self.metrics.overflow.labels(reason).inc()
         if self.reference is not None:
             self.decoder.restore(self.reference.decoder)
             self._compile(None)
@@ -120,17 +135,22 @@ class Engine:
             self._compile(batch)
             self.reference = fit(batch, self.monitors, self.decoder, "events")
             self._reference_events = None
+        return left_out
 
     def _compile(self, reference_batch: Batch | None) -> None:
         assert self.decoder is not None
-        self.monitors = compile_for(self.config, self.decoder, self.reference, reference_batch)
+        self.monitors, left_out = compile_for(self.config, self.decoder, self.reference,
+                                              reference_batch)
+        if left_out:
+            self.totals.overflow["monitor_overflow"] += len(left_out)
+            self.metrics.overflow.labels("monitor_overflow").inc(len(left_out))
         self.windowing.assign(self.monitors)
         for m in self.monitors:
             self.metrics.declare_monitor(m.name)
             for level, value in (("warning", m.warning), ("critical", m.critical)):
                 self.metrics.threshold.labels(m.name, "*", m.detector.name, m.cfg.signal, level,
                                               m.direction).set(value)
-        self.gauges = EngineGauges(tuple(m.name for m in self.monitors))
+        self.detection.monitors_declared(self.monitors)
 
     def _make_windows(self, batch: Batch) -> None:
         arg = self._window_arg
@@ -152,10 +172,17 @@ class Engine:
         out = Output()
         if not messages:
             return out
+        pos = np.arange(len(messages)) if positions is None else np.asarray(positions)
+        part = np.full(len(messages), -1) if partitions is None else np.asarray(partitions)
         if self.decoder is None:
-            self._start(messages)
+            out.dead_letters += left_out_letters(self._start(messages), messages, pos, part)
         assert self.decoder is not None
-        batch, dead = self.decoder.decode(messages, positions, partitions)
+        overflowed = self.decoder.overflowed_events
+        batch, dead = self.decoder.decode(messages, pos, part)
+        if self.decoder.overflowed_events > overflowed:
+            n = self.decoder.overflowed_events - overflowed
+            self.totals.overflow["cardinality_overflow"] += n
+            self.metrics.overflow.labels("cardinality_overflow").inc(n)
         self.totals.read += len(messages)
         out.dead_letters += dead
         if not self.windowing and len(batch):
@@ -247,43 +274,11 @@ class Engine:
 
     # -- windows close: evaluate, judge, lifecycle ----------------------------------
     def _close(self, out: Output, final: bool) -> None:
-        closed = out.windows_closed
-        for group, win in self.windowing.close_ready(final):
-            if group.spec.kind == "time":
-                # how stale a window's verdict is: wall clock at evaluation − window end
-                self.metrics.window_close_lag.observe(max(0.0, self._clock() - win.end))
-            out.incidents += self._evaluate(group, win)
-            out.windows_closed += 1
-            self.totals.windows += 1
-        w = self.windows
-        if w is not None and np.isfinite(w.watermark) and self.spec is not None \
-                and self.spec.kind == "time":
-            self.metrics.watermark.labels("*").set(w.watermark)
-            self.metrics.last_event.labels("*").set(w.max_key)
-        if out.windows_closed > closed:  # incidents change only when a window closes
-            self.gauges = EngineGauges(self.gauges.monitors, self.incidents.open_incidents(),
-                                       self.gauges.statistics)
-
-    def _evaluate(self, group: Group[Monitor], win: ClosedWindow) -> list[dict[str, Any]]:
         assert self.decoder is not None and self.reference is not None
-        pending, evaluated = self.evaluator.evaluate(group.monitors, win.content, self.reference,
-                                                     self.decoder)
-        for name in evaluated:
-            self.metrics.windows_closed.labels(name).inc()
-        facts = WindowFacts.of(win, group.spec.kind,
-                               [self.decoder.versions.names[v] for v in win.content.versions],
-                               self.origin, self.reference.id, self.config_hash)
-        findings = judge(pending, facts, self.config.detection.fdr_alpha)
-        self.gauges = self.gauges.shown(findings, self.metrics.segment_label)
-        events: list[dict[str, Any]] = []
-        for f in findings:
-            for ev in self.incidents.observe(f):
-                kind = ev["type"].rsplit(".", 1)[1]
-                severity = ev["data"]["severity"]
-                self.totals.incidents[(kind, f.evaluation.detector, severity)] += 1
-                self.metrics.incident_events.labels(kind, f.monitor.name, severity).inc()
-                events.append(ev)
-        return events
+        events, closed = self.detection.close(self.windowing, final, self.decoder,
+                                              self.reference, self.totals)
+        out.incidents += events
+        out.windows_closed += closed
 
     # -- checkpoint --------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -295,8 +290,7 @@ class Engine:
             "decoder": self.decoder.snapshot(),
             "reference": self.reference.to_json() if self.reference else None,
             "windows": self.windowing.snapshot(),
-            "incidents": self.incidents.snapshot(),
-            "memory": self.evaluator.snapshot(),
+            **self.detection.snapshot(),
             "count": self._count,
             "frontier": self.frontier.snapshot(),
             "warmup": self.warmup.snapshot(),
@@ -332,13 +326,11 @@ class Engine:
         self.windowing.restore(s.windows, self.monitors)
         coherence.check(self.decoder, self.reference, self.monitors,
                         (g.windows for g in self.windowing))
-        self.incidents.restore(s.incidents)
-        self.evaluator.restore(s.memory, self.monitors)
+        self.detection.restore(s.incidents, s.memory, self.monitors)
         self._count = s.count
         self.frontier.restore(s.frontier)
         self.warmup.restore(s.warmup)
         self.totals = Totals.restore(s.totals)
-        self.gauges = EngineGauges(self.gauges.monitors, self.incidents.open_incidents())
 
     # -- end of input ------------------------------------------------------------------
     def finish(self) -> Output:

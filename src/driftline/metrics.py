@@ -21,7 +21,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from driftline import __version__
-from driftline.decode import REASONS, Batch, Decoder
+from driftline.decode import REASONS, REPORTS, Batch, Decoder
 from driftline.decode.vocab import OTHER
 from driftline.incidents import Finding
 
@@ -147,6 +147,13 @@ class Metrics:
                                   ["topic", "partition"], namespace=ns, registry=r)
         self.consumer_position = Gauge("consumer_position", "Next offset to read.",
                                        ["topic", "partition"], namespace=ns, registry=r)
+        self.overflow = Counter(
+            "cap_overflow", "Past a cap: events whose value is counted as __other__ "
+            "(cardinality_overflow), names left out (feature_overflow, segment_key_overflow, "
+            "monitor_overflow).", ["reason"], namespace=ns, registry=r)
+        for reason in ("cardinality_overflow", "feature_overflow", "segment_key_overflow",
+                       "monitor_overflow"):
+            self.overflow.labels(reason)
         self.build_info = Gauge("build_info", "Build information.", ["version"], namespace=ns,
                                 registry=r)
         self.build_info.labels(__version__).set(1)
@@ -155,7 +162,7 @@ class Metrics:
         self.events.labels("*", "invalid")
         for reason in REASONS:  # likewise, and a clean stream shows 0 per reason, not "no data"
             self.dead_letters.labels(reason)
-            if reason not in ("late", "cardinality_overflow"):
+            if reason != "late" and reason not in REPORTS:
                 self.invalid.labels(reason)
 
     def declare_monitor(self, monitor: str) -> None:
@@ -190,7 +197,7 @@ class Metrics:
             self.dead_letters.labels(reason).inc(n)
             if reason == "late":
                 self.late.inc(n)  # events_total{outcome="late"} is counted per model by the engine
-            elif reason != "cardinality_overflow":
+            elif reason not in REPORTS:
                 self.invalid.labels(reason).inc(n)
                 self.events.labels("*", "invalid").inc(n)
 

@@ -22,6 +22,7 @@ import orjson
 from driftline.decode import Batch, Decoder
 from driftline.detectors.sketches import Sketch, sketch_from_state
 from driftline.errors import ReferenceError_, StateError
+from driftline.io.files import bounded_lines
 from driftline.monitors import Monitor, extract
 from driftline.state import REFERENCE_FORMAT, ReferenceState, validated
 
@@ -107,18 +108,24 @@ class Reference:
         return sorted({m.slot for m in monitors} - have)
 
 
-def load_reference(path: str | Path | None) -> tuple[Reference | None, list[bytes] | None]:
-    """``--reference``: a profile (a JSON object naming its format) or JSON-lines events."""
+def load_reference(path: str | Path | None, max_line: int = 1 << 20,
+                   ) -> tuple[Reference | None, list[bytes] | None]:
+    """``--reference``: a profile (a JSON object naming its format) or JSON-lines events.
+
+    Event lines longer than ``max_line`` are cut while reading (and then rejected as
+    oversize), so a hostile reference file cannot make the read unbounded.
+    """
     if path is None:
         return None, None
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            head = fh.read(4096).lstrip()
+            if head.startswith(b"{") and b'"format"' in head and b"driftline.reference" in head:
+                return Reference.parse(head + fh.read(), path), None
+            fh.seek(0)
+            return None, [line for line in bounded_lines(fh, max_line) if line.strip()]
     except OSError as exc:
         raise ReferenceError_(f"{path}: cannot read the reference: {exc.strerror}") from exc
-    head = data.lstrip()[:4096]
-    if head.startswith(b"{") and b'"format"' in head and b"driftline.reference" in head:
-        return Reference.parse(data, path), None
-    return None, [line for line in data.splitlines() if line.strip()]
 
 
 def fit(batch: Batch, monitors: Sequence[Monitor], decoder: Decoder, source: str) -> Reference:

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from driftline.config import Config
-from driftline.decode import Batch, Decoder, Schema, infer_schema
+from driftline.decode import Batch, DeadLetter, Decoder, Schema
+from driftline.decode.infer import Inferred, infer
 from driftline.detectors.sketches import CountTable
 from driftline.errors import ReferenceError_
 from driftline.monitors import Monitor, compile_monitors, preset, slot_name
@@ -22,20 +23,31 @@ from driftline.state import DecoderState, validated
 DECISION_SLOT = slot_name("decision", None, "count_table")
 
 
-def resolve_schema(cfg: Config, reference: Reference | None, sample: list[bytes]) -> Schema:
-    """The config's features and segment keys, else the profile's, else inferred from ``sample``."""
+def resolve_schema(cfg: Config, reference: Reference | None, sample: list[bytes]) -> Inferred:
+    """The config's features and segment keys, else the profile's, else inferred from ``sample``.
+
+    What inference leaves out (beyond ``limits.features`` / ``limits.segment_keys``) is
+    returned with it, to be reported.
+    """
     if reference is not None:
         s = reference.decoder["schema"]
-        return Schema(tuple(s["numeric"]), tuple(s["categorical"]), tuple(s["segments"]),
-                      cfg.input.fields)
-    inferred = infer_schema(sample, cfg.input.fields)
-    i = cfg.input
-    return Schema(
-        tuple(i.numeric_features) if i.numeric_features is not None else inferred.numeric,
+        return Inferred(Schema(tuple(s["numeric"]), tuple(s["categorical"]),
+                               tuple(s["segments"]), cfg.input.fields))
+    i, lim = cfg.input, cfg.limits
+    inferred = infer(sample, cfg.input.fields, max_features=lim.features,
+                     max_segment_keys=lim.segment_keys)
+    found = inferred.schema
+    schema = Schema(
+        tuple(i.numeric_features) if i.numeric_features is not None else found.numeric,
         tuple(i.categorical_features) if i.categorical_features is not None
-        else inferred.categorical,
-        tuple(i.segment_keys) if i.segment_keys is not None else inferred.segments,
+        else found.categorical,
+        tuple(i.segment_keys) if i.segment_keys is not None else found.segments,
         cfg.input.fields)
+    given = i.numeric_features is not None or i.categorical_features is not None
+    left = {k: v for k, v in inferred.left_out.items()
+            if (v[0] == "feature_overflow" and not given)
+            or (v[0] == "segment_key_overflow" and i.segment_keys is None)}
+    return Inferred(schema, left)
 
 
 def new_decoder(cfg: Config, schema: Schema) -> Decoder:
@@ -72,14 +84,35 @@ def decisions_by_frequency(decoder: Decoder, batch: Batch | None,
 
 
 def compile_for(cfg: Config, decoder: Decoder, reference: Reference | None,
-                reference_batch: Batch | None) -> list[Monitor]:
-    """The config's monitors (or the preset's), checked against the reference if there is one."""
-    cfgs = cfg.monitors or preset(decoder.schema,
-                                  decisions_by_frequency(decoder, reference_batch, reference))
+                reference_batch: Batch | None) -> tuple[list[Monitor], list[str]]:
+    """The config's monitors (or the preset's, at most ``limits.monitors``), checked against
+    the reference if there is one; and the names of preset monitors left out."""
+    left_out: list[str] = []
+    cfgs = cfg.monitors
+    if not cfgs:
+        cfgs = preset(decoder.schema, decisions_by_frequency(decoder, reference_batch, reference))
+        cfgs, left_out = cfgs[:cfg.limits.monitors], [c.name for c in cfgs[cfg.limits.monitors:]]
     monitors = compile_monitors(cfgs, decoder.schema, cfg.detection)
     if reference is not None:
         missing = reference.covers(monitors)
         if missing:
             raise ReferenceError_(f"the reference profile has no sketch for {missing}; "
                                   "rebuild it with this config (driftline reference build)")
-    return monitors
+    return monitors, left_out
+
+
+def left_out_letters(left_out: dict[str, tuple[str, int]], messages: list[bytes],
+                     positions: np.ndarray, partitions: np.ndarray) -> list[DeadLetter]:
+    """One dead letter per message that first carried names the schema left out."""
+    by_message: dict[int, list[tuple[str, str]]] = {}
+    for name, (reason, i) in left_out.items():
+        by_message.setdefault(i, []).append((reason, name))
+    out = []
+    for i, pairs in sorted(by_message.items()):
+        reason = pairs[0][0]
+        names = [n for _, n in pairs]
+        shown = ", ".join(repr(n) for n in names[:10]) + (", …" if len(names) > 10 else "")
+        what = "features" if reason == "feature_overflow" else "segment keys"
+        out.append(DeadLetter(messages[i], reason, f"{len(names)} {what} beyond the cap, not "
+                              f"monitored: {shown}", int(positions[i]), int(partitions[i])))
+    return out

@@ -97,6 +97,7 @@ class VocabularyState(State):
     cap: Annotated[int, Field(gt=0)]
     names: list[str]
     other: Count | None = None
+    overflowed: list[str] = Field(default_factory=list, max_length=1000)
 
     @model_validator(mode="after")
     def _consistent(self) -> VocabularyState:
@@ -212,6 +213,7 @@ class TotalsState(State):
     invalid: dict[str, Count]
     windows: Count
     incidents: dict[str, Count]
+    overflow: dict[str, Count] = Field(default_factory=dict)
 
     @field_validator("incidents")
     @classmethod

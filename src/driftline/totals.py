@@ -6,10 +6,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from driftline.decode.contract import REPORTS
 from driftline.state import TotalsState, validated
 
 #: dead-letter reasons for events that were processed or are counted apart, not invalid
-NOT_INVALID = ("late", "cardinality_overflow")
+NOT_INVALID = ("late", *REPORTS)
 
 
 @dataclass
@@ -21,16 +22,20 @@ class Totals:
     windows: int = 0
     #: (event type, detector, severity) → incident events
     incidents: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    #: past a cap: events counted as __other__ (cardinality_overflow), names left out
+    #: (feature_overflow, segment_key_overflow, monitor_overflow)
+    overflow: Counter[str] = field(default_factory=Counter)
 
     def __add__(self, other: Totals) -> Totals:
         return Totals(self.read + other.read, self.valid + other.valid, self.late + other.late,
                       self.invalid + other.invalid, self.windows + other.windows,
-                      self.incidents + other.incidents)
+                      self.incidents + other.incidents, self.overflow + other.overflow)
 
     def events_summary(self) -> dict[str, Any]:
         return {"read": self.read, "valid": self.valid,
                 "invalid": sum(n for r, n in self.invalid.items() if r not in NOT_INVALID),
-                "late": self.late, "invalid_by_reason": dict(sorted(self.invalid.items()))}
+                "late": self.late, "invalid_by_reason": dict(sorted(self.invalid.items())),
+                "overflow": dict(sorted(self.overflow.items()))}
 
     def incidents_summary(self) -> dict[str, dict[str, int]]:
         """{event type: {"detector/severity": count}}."""
@@ -43,7 +48,8 @@ class Totals:
     def snapshot(self) -> dict[str, Any]:
         return {"read": self.read, "valid": self.valid, "late": self.late,
                 "invalid": dict(self.invalid), "windows": self.windows,
-                "incidents": {":".join(k): n for k, n in self.incidents.items()}}
+                "incidents": {":".join(k): n for k, n in self.incidents.items()},
+                "overflow": dict(self.overflow)}
 
     @classmethod
     def restore(cls, snap: dict[str, Any]) -> Totals:
@@ -52,4 +58,5 @@ class Totals:
         for key, n in s.incidents.items():
             kind, detector, severity = key.split(":")
             incidents[(kind, detector, severity)] = n
-        return cls(s.read, s.valid, s.late, Counter(s.invalid), s.windows, incidents)
+        return cls(s.read, s.valid, s.late, Counter(s.invalid), s.windows, incidents,
+                   Counter(s.overflow))

@@ -274,11 +274,13 @@ def test_a_segment_flood_is_processed_counted_and_reported_but_not_invalid() -> 
     engine.finish()
     assert len(engine.decoder.segment_values["region"]) <= 201  # type: ignore[union-attr]
     assert engine.totals.valid == 10_000
-    assert engine.totals.invalid == {"cardinality_overflow": 9_800}
-    assert [d.reason for d in dead] == ["cardinality_overflow"] * 9_800
+    # reported once per distinct value (the first 1,000 of them), every event counted
+    assert engine.totals.invalid == {"cardinality_overflow": 1_000}
+    assert [d.reason for d in dead] == ["cardinality_overflow"] * 1_000
     events = summarize(engine, 1.0)["events"]
     assert (events["valid"], events["invalid"]) == (10_000, 0)
-    assert events["invalid_by_reason"] == {"cardinality_overflow": 9_800}
+    assert events["invalid_by_reason"] == {"cardinality_overflow": 1_000}
+    assert events["overflow"] == {"cardinality_overflow": 9_800}
 
 
 def test_a_count_window_incident_is_dated_by_its_last_event() -> None:

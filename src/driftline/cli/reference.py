@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 EXIT_OK = 0
@@ -12,9 +11,10 @@ EXIT_OK = 0
 def cmd_reference_build(args: argparse.Namespace) -> int:
     from driftline.config import load_config
     from driftline.engine import Engine
+    from driftline.io.files import read_lines
 
     config = load_config(args.config)
-    lines = [line for line in Path(args.input).read_bytes().splitlines() if line.strip()]
+    lines = read_lines(args.input, config.input.max_message_bytes)
     engine = Engine(config, reference_events=lines, window=args.window)
     engine.prepare(lines)
     assert engine.reference is not None

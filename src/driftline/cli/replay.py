@@ -21,7 +21,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from driftline.reference import load_reference
 
     config = load_config(args.config)
-    reference, ref_events = load_reference(args.reference)
+    reference, ref_events = load_reference(args.reference, config.input.max_message_bytes)
     engine = Engine(config, reference=reference, reference_events=ref_events, window=args.window,
                     origin=file_origin(args.input))
     incidents = JsonLinesSink(args.incidents_out)
@@ -37,7 +37,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 print(incident_line(ev, sys.stdout.isatty()))
 
     progress = args.input != "-" and not args.quiet
-    for lines, numbers in read_batches(args.input, args.batch_size, progress=progress):
+    for lines, numbers in read_batches(args.input, args.batch_size, progress=progress,
+                                       max_bytes=config.input.max_message_bytes):
         emit(engine.process(lines, numbers))
     emit(engine.finish())
     incidents.close()

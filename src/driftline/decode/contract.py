@@ -14,7 +14,11 @@ from driftline.timestamps import parse_timestamp
 
 #: Dead-letter reasons, also the ``reason`` label of driftline_events_invalid_total.
 REASONS = ("malformed_json", "not_an_object", "missing_field", "wrong_type", "non_finite",
-           "bad_timestamp", "unknown_model", "oversize", "late", "cardinality_overflow")
+           "bad_timestamp", "unknown_model", "model_overflow", "oversize", "late",
+           "cardinality_overflow", "feature_overflow", "segment_key_overflow")
+#: dead letters that report something about an event that was processed all the same (a
+#: value counted as __other__, a name beyond a cap): the event is valid, not invalid
+REPORTS = ("cardinality_overflow", "feature_overflow", "segment_key_overflow")
 
 
 def is_number(v: Any) -> bool:

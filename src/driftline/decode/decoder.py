@@ -69,6 +69,7 @@ class Decoder:
         self.categories = {c: Vocabulary(category_cardinality) for c in schema.categorical}
         self.segment_values = {s: Vocabulary(segment_cardinality) for s in schema.segments}
         self._arrow = {True: arrow_schema(schema, True), False: arrow_schema(schema, False)}
+        self.overflowed_events = 0  # events with a value past a cap, counted as __other__
         self._ts_numeric = True
 
     # -- public -----------------------------------------------------------------
@@ -90,7 +91,7 @@ class Decoder:
                 pos, part, rows = pos[keep2], part[keep2], rows[keep2]
         if table is None:
             return self._empty(), dead
-        batch, bad = self._columns(table, pos, part, rows)
+        batch, bad, overflow = self._columns(table, pos, part, rows)
         judged = np.zeros(len(rows), bool)  # one dead letter per message, for its first fault
         for reason, detail, mask in bad:
             for i in np.flatnonzero(mask & ~judged):
@@ -98,8 +99,9 @@ class Decoder:
                                        int(part[i])))
             judged |= mask
         rejected = [m for r, _, m in bad if r != "cardinality_overflow"]
-        good = ~np.any(rejected, axis=0) if rejected else None
-        if good is not None:
+        good = ~np.any(rejected, axis=0) if rejected else np.ones(len(rows), bool)
+        self.overflowed_events += int((overflow & good).sum())
+        if rejected:
             batch = batch.take(good)
         return batch, dead
 
@@ -160,7 +162,7 @@ class Decoder:
 
     def _classify(self, raw: bytes) -> dict[str, Any] | tuple[str, str]:
         if len(raw) > self.max_message_bytes:
-            return "oversize", f"{len(raw)} bytes > max_message_bytes {self.max_message_bytes}"
+            return "oversize", f"longer than max_message_bytes ({self.max_message_bytes})"
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -187,7 +189,8 @@ class Decoder:
 
     # -- columns ----------------------------------------------------------------
     def _columns(self, table: pa.Table, pos: IntArray, part: IntArray, rows: IntArray,
-                 ) -> tuple[Batch, list[tuple[str, str, np.ndarray]]]:
+                 ) -> tuple[Batch, list[tuple[str, str, np.ndarray]], np.ndarray]:
+        """The columns; (reason, detail, rows) faults in check_event's order; overflow rows."""
         f = self.schema.fields
         n = table.num_rows
         bad: list[tuple[str, str, np.ndarray]] = []
@@ -212,12 +215,15 @@ class Decoder:
         latency = _floats(table.column(f.latency_ms))
         numeric: dict[str, FloatArray] = {}
         categorical: dict[str, IntArray] = {}
+        cat_overflow, cat_report = np.zeros(n, bool), np.zeros(n, bool)
         if self.schema.numeric or self.schema.categorical:
             feats = table.column(f.features).combine_chunks()
             for k in self.schema.numeric:
                 numeric[k] = _floats(feats.field(k))
             for k in self.schema.categorical:
-                categorical[k], _ = self.categories[k].encode(feats.field(k))
+                categorical[k], over, first = self.categories[k].encode_reporting(feats.field(k))
+                cat_overflow |= over
+                cat_report |= first
         nonfinite = ~np.isfinite(prediction) & ~table.column(f.prediction).is_null().to_numpy(
             zero_copy_only=False)
         for k, col in numeric.items():
@@ -227,7 +233,11 @@ class Decoder:
         ).to_numpy(zero_copy_only=False))
         if nonfinite.any():
             bad.append(("non_finite", "NaN or infinite number", nonfinite))
-        model, _ = self.models.encode(table.column(f.model_id))
+        model, model_over = self.models.encode(table.column(f.model_id))
+        if model_over.any():
+            # a model past limits.models is rejected, never merged with others as __other__
+            bad.append(("model_overflow", f"model_id beyond limits.models ({self.models.cap})",
+                        model_over))
         if self.known_models:
             # sorted: codes must not depend on the set's per-process hash order
             unknown = np.isin(model, [self.models.code(m) for m in sorted(self.known_models)],
@@ -236,23 +246,27 @@ class Decoder:
             if unknown.any():
                 bad.append(("unknown_model", "model_id not in input.models", unknown))
         segments: dict[str, IntArray] = {}
-        overflow = np.zeros(n, bool)
+        overflow, report = cat_overflow, cat_report
         if self.schema.segments:
             segs = table.column(f.segments).combine_chunks()
             for k in self.schema.segments:
-                segments[k], over = self.segment_values[k].encode(segs.field(k))
+                segments[k], over, first = self.segment_values[k].encode_reporting(segs.field(k))
                 overflow |= over
+                report |= first
+        decision, over, first = self.decisions.encode_reporting(table.column(f.decision))
+        overflow, report = overflow | over, report | first
         batch = Batch(
             rows=rows, positions=pos, partitions=part, timestamp=ts, model=model,
             version=self.versions.encode(table.column(f.model_version))[0],
-            prediction=prediction, decision=self.decisions.encode(table.column(f.decision))[0],
+            prediction=prediction, decision=decision,
             latency=latency, numeric=numeric, categorical=categorical, segments=segments,
         )
-        if overflow.any():
-            # kept (counted under __other__) and also reported, so a flood is visible
-            bad.append(("cardinality_overflow", "segment value beyond the cap, counted as __other__",
-                        overflow))
-        return batch, bad
+        if report.any():
+            # kept (counted under __other__) and reported once per distinct name, so a
+            # flood is visible without a dead letter per event
+            bad.append(("cardinality_overflow", "a value beyond its cardinality cap, counted as "
+                        "__other__ (reported once per distinct value)", report))
+        return batch, bad, overflow
 
     def _timestamps(self, col: pa.ChunkedArray) -> FloatArray:
         if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):

@@ -1,6 +1,18 @@
-"""Zero-config: the schema inferred from a sample of the stream."""
+"""Zero-config: the schema inferred from a sample of the stream, bounded by construction.
+
+Numbers are numeric features, strings categorical, every segment key seen is a
+segment key. A name must be carried by at least ``MIN_SHARE`` of the sampled events
+(a name on a stray event cannot be monitored anyway), and at most ``max_features``
+features and ``max_segment_keys`` keys are kept — the ones most events carry (first
+seen first among equals), so one event with thousands of names cannot crowd out
+the real ones. The names left out are reported with the first message that
+carried them.
+"""
 
 from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -8,25 +20,60 @@ from driftline.config import FieldNames
 from driftline.decode.contract import check_event
 from driftline.decode.schema import Schema
 
+SAMPLE = 2000
+MIN_SHARE = 0.01
 
-def infer_schema(messages: list[bytes], fields: FieldNames = FieldNames(),  # noqa: B008 - frozen
-                 sample: int = 2000) -> Schema:
-    """Zero-config: numbers are numeric features, strings categorical; every segment key seen."""
+
+@dataclass(frozen=True)
+class Inferred:
+    schema: Schema
+    #: name → (reason, index of the first sample message that carried it)
+    left_out: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+def _keep(counts: Counter[str], first: dict[str, int], cap: int, least: float) -> list[str]:
+    ranked = sorted((k for k in counts if counts[k] >= least), key=lambda k: (-counts[k], first[k]))
+    return sorted(ranked[:cap], key=lambda k: first[k])
+
+
+def infer(messages: list[bytes], fields: FieldNames = FieldNames(),  # noqa: B008 - frozen
+          sample: int = SAMPLE, max_features: int = 200, max_segment_keys: int = 20) -> Inferred:
+    """The schema of the first ``sample`` messages, within the caps, and what was left out."""
     kinds: dict[str, set[str]] = {}
-    segs: dict[str, None] = {}
-    for raw in messages[:sample]:
+    carried: Counter[str] = Counter()
+    segs: Counter[str] = Counter()
+    first: dict[str, int] = {}
+    first_seg: dict[str, int] = {}
+    valid = 0
+    for i, raw in enumerate(messages[:sample]):
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
             continue
         if not isinstance(obj, dict) or check_event(obj, None, fields) is not None:
             continue
+        valid += 1
         for k, v in (obj.get(fields.features) or {}).items():
             if isinstance(v, bool) or v is None:
                 continue
             kinds.setdefault(k, set()).add("n" if isinstance(v, int | float) else "c")
+            carried[k] += 1
+            first.setdefault(k, i)
         for k in obj.get(fields.segments) or {}:
-            segs[k] = None
-    numeric = tuple(k for k, s in kinds.items() if s == {"n"})
-    categorical = tuple(k for k, s in kinds.items() if s == {"c"})
-    return Schema(numeric, categorical, tuple(segs), fields)
+            segs[k] += 1
+            first_seg.setdefault(k, i)
+    usable = Counter({k: n for k, n in carried.items() if len(kinds[k]) == 1})
+    least = MIN_SHARE * valid
+    kept = _keep(usable, first, max_features, least)
+    keys = _keep(segs, first_seg, max_segment_keys, least)
+    left_out = {k: ("feature_overflow", first[k]) for k in usable if k not in set(kept)}
+    left_out |= {k: ("segment_key_overflow", first_seg[k]) for k in segs if k not in set(keys)}
+    numeric = tuple(k for k in kept if kinds[k] == {"n"})
+    categorical = tuple(k for k in kept if kinds[k] == {"c"})
+    return Inferred(Schema(numeric, categorical, tuple(keys), fields), left_out)
+
+
+def infer_schema(messages: list[bytes], fields: FieldNames = FieldNames(),  # noqa: B008 - frozen
+                 sample: int = SAMPLE) -> Schema:
+    """The inferred schema alone (no cap a real stream would reach)."""
+    return infer(messages, fields, sample, max_features=10**9, max_segment_keys=10**9).schema

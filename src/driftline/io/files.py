@@ -25,16 +25,48 @@ def file_origin(path: str | Path) -> dict[str, Any]:
     return {"source": "file", "path": str(path)}
 
 
-def read_batches(path: str | Path, batch_size: int = 10_000,
-                 progress: bool = False) -> Iterator[tuple[list[bytes], np.ndarray]]:
+MAX_LINE = 1 << 20  # the default line bound when the caller names none
+
+
+def bounded_lines(fh: IO[bytes], max_bytes: int = MAX_LINE) -> Iterator[bytes]:
+    """The lines of ``fh`` without their end, never more than ``max_bytes + 1`` bytes each.
+
+    A longer line is cut to its first ``max_bytes + 1`` bytes (still too long: the decoder
+    rejects it as ``oversize``) and the rest of it is skipped as it is read, so one huge
+    line costs a bounded buffer, never its own size.
+    """
+    keep = max_bytes + 1
+    while True:
+        line = fh.readline(keep + 1)  # + 1: room for the newline of a line of ``keep`` bytes
+        if not line:
+            return
+        if line.endswith(b"\n") or len(line) <= keep:
+            yield line.rstrip(b"\r\n")
+            continue
+        head = line[:keep]
+        while True:  # skip to the end of this line, a bounded chunk at a time
+            rest = fh.readline(1 << 16)
+            if not rest or rest.endswith(b"\n"):
+                break
+        yield head
+
+
+def read_lines(path: str | Path, max_bytes: int = MAX_LINE) -> list[bytes]:
+    """Every non-blank line of a file (reference events), each bounded as ``bounded_lines``."""
+    with open(path, "rb") as fh:
+        return [line for line in bounded_lines(fh, max_bytes) if line.strip()]
+
+
+def read_batches(path: str | Path, batch_size: int = 10_000, progress: bool = False,
+                 max_bytes: int = MAX_LINE) -> Iterator[tuple[list[bytes], np.ndarray]]:
     """Batches of (lines, line numbers) from a JSON-lines file or '-' for stdin."""
     if str(path) == "-":
-        yield from _batches(sys.stdin.buffer, batch_size)
+        yield from _batches(sys.stdin.buffer, batch_size, max_bytes)
         return
     size = Path(path).stat().st_size
     with open(path, "rb") as fh:
         bar = _progress(size, Path(path).name) if progress else None
-        for lines, numbers in _batches(fh, batch_size):
+        for lines, numbers in _batches(fh, batch_size, max_bytes):
             if bar is not None:
                 bar.update(fh.tell() - bar.n)
             yield lines, numbers
@@ -49,12 +81,13 @@ def _progress(total: int, name: str) -> Any:
                 disable=not sys.stderr.isatty())
 
 
-def _batches(fh: IO[bytes], batch_size: int) -> Iterator[tuple[list[bytes], np.ndarray]]:
+def _batches(fh: IO[bytes], batch_size: int,
+             max_bytes: int) -> Iterator[tuple[list[bytes], np.ndarray]]:
     lines: list[bytes] = []
     first = 1
-    for number, line in enumerate(fh, start=1):
+    for number, line in enumerate(bounded_lines(fh, max_bytes), start=1):
         # blank lines are kept (and dead-lettered) so line numbers stay exact
-        lines.append(line.rstrip(b"\r\n"))
+        lines.append(line)
         if len(lines) >= batch_size:
             yield _emit(lines, first)
             lines, first = [], number + 1

@@ -18,8 +18,8 @@ import orjson
 import pydantic
 import pytest
 
-from driftline.decode import REASONS, Batch, Decoder, Schema, check_event, infer_schema
-from driftline.decode.vocab import OTHER
+from driftline.decode import REASONS, REPORTS, Batch, Decoder, Schema, check_event, infer_schema
+from driftline.decode.vocab import MAX_OVERFLOW_NAMES, OTHER
 from driftline.events import PredictionEvent
 
 SCHEMA = Schema(numeric=("x",), categorical=("color",), segments=("region",))
@@ -238,7 +238,7 @@ def test_the_whole_corpus_in_one_batch_loses_nothing() -> None:
 def test_reasons_are_the_documented_set() -> None:
     """Every reason the corpus produces is one of the documented dead-letter reasons."""
     assert {c.reason for c in BAD} <= set(REASONS)
-    assert {c.reason for c in BAD} >= set(REASONS) - {"late", "cardinality_overflow"}
+    assert {c.reason for c in BAD} >= set(REASONS) - {"late", "model_overflow", *REPORTS}
 
 
 # -- timestamps ---------------------------------------------------------------------------
@@ -431,8 +431,31 @@ def test_a_segment_value_flood_is_capped_counted_as_other_and_reported() -> None
     assert kept == 10_000
     assert other_rows == 9_800
     assert {x.reason for x in overflow} == {"cardinality_overflow"}
-    assert sorted(x.position for x in overflow) == list(range(200, 10_000))
+    # each overflowing name is reported once, the first MAX_OVERFLOW_NAMES of them; all counted
+    assert sorted(x.position for x in overflow) == list(range(200, 200 + MAX_OVERFLOW_NAMES))
     assert all(x.raw == messages[x.position] for x in overflow)
+    assert d.overflowed_events == 9_800
+
+
+def test_a_repeated_overflowing_value_is_reported_once() -> None:
+    """Values past the cap that recur are one dead letter per distinct value, every event counted."""
+    d = Decoder(SCHEMA, models=MODELS, segment_cardinality=2)
+    messages = [body(timestamp=EPOCH + i, segments={"region": f"r{i % 12}"}) for i in range(600)]
+    dead = []
+    for start in range(0, 600, 100):
+        dead += d.decode(messages[start:start + 100], np.arange(start, start + 100))[1]
+    assert sorted(x.position for x in dead) == list(range(2, 12))
+    assert d.overflowed_events == 600 - 2 * 50
+
+
+def test_models_beyond_the_cap_are_dead_letters_never_merged() -> None:
+    """Events of a model past limits.models are model_overflow dead letters, each one."""
+    d = Decoder(SCHEMA, model_cardinality=2)
+    messages = [body(model_id=f"m{i % 4}", timestamp=EPOCH + i) for i in range(40)]
+    batch, dead = d.decode(messages)
+    assert sorted(d.models.names[c] for c in set(batch.model.tolist())) == ["m0", "m1"]
+    assert {x.reason for x in dead} == {"model_overflow"} and len(dead) == 20
+    assert OTHER not in d.models.names[:2]
 
 
 # -- schema inference ---------------------------------------------------------------------------

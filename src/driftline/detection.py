@@ -1,0 +1,96 @@
+"""Detection: closed windows → evaluations → judgement → the incident lifecycle.
+
+What happens when the watermark closes windows, in every group: each window is
+evaluated (``evaluate.py``), its tests judged together (``judge.py``), the
+findings advance the incident manager, and the statistics are published for
+scrape time. Everything it emits derives from the data, never from the clock
+(the clock only feeds the close-lag histogram).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from driftline.config import Config
+from driftline.decode import Decoder
+from driftline.evaluate import Evaluator
+from driftline.incidents import IncidentManager
+from driftline.judge import WindowFacts, judge
+from driftline.metrics import EngineGauges, Metrics
+from driftline.monitors import Monitor
+from driftline.reference import Reference
+from driftline.totals import Totals
+from driftline.windows import ClosedWindow, Group, WindowGroups
+
+
+class Detection:
+    """The engine's evaluate stage: memory, incident lifecycle and what it shows."""
+
+    def __init__(self, config: Config, metrics: Metrics, origin: Mapping[str, Any],
+                 config_hash: str, clock: Callable[[], float]) -> None:
+        d = config.detection
+        self.alpha = d.fdr_alpha
+        self.metrics, self.origin, self.config_hash, self.clock = metrics, origin, config_hash, clock
+        self.evaluator = Evaluator(d.min_reference)
+        self.incidents = IncidentManager(
+            source=f"driftline/{config.instance}", open_after=d.open_after,
+            resolve_after=d.resolve_after, update_every=d.update_every)
+        self.gauges = EngineGauges()
+
+    def monitors_declared(self, monitors: list[Monitor]) -> None:
+        self.gauges = EngineGauges(tuple(m.name for m in monitors))
+
+    def close(self, windowing: WindowGroups[Monitor], final: bool, decoder: Decoder,
+              reference: Reference, totals: Totals) -> tuple[list[dict[str, Any]], int]:
+        """Evaluate every window the watermark passed; the incident events and the count."""
+        events: list[dict[str, Any]] = []
+        closed = 0
+        for group, win in windowing.close_ready(final):
+            if group.spec.kind == "time":
+                # how stale a window's verdict is: wall clock at evaluation − window end
+                self.metrics.window_close_lag.observe(max(0.0, self.clock() - win.end))
+            events += self._window(group, win, decoder, reference, totals)
+            closed += 1
+        totals.windows += closed
+        default = windowing.default
+        if default is not None and default.spec.kind == "time" \
+                and np.isfinite(default.windows.watermark):
+            self.metrics.watermark.labels("*").set(default.windows.watermark)
+            self.metrics.last_event.labels("*").set(default.windows.max_key)
+        if closed:  # incidents change only when a window closes
+            self.gauges = EngineGauges(self.gauges.monitors, self.incidents.open_incidents(),
+                                       self.gauges.statistics)
+        return events, closed
+
+    def _window(self, group: Group[Monitor], win: ClosedWindow, decoder: Decoder,
+                reference: Reference, totals: Totals) -> list[dict[str, Any]]:
+        pending, evaluated = self.evaluator.evaluate(group.monitors, win.content, reference,
+                                                     decoder)
+        for name in evaluated:
+            self.metrics.windows_closed.labels(name).inc()
+        facts = WindowFacts.of(win, group.spec.kind,
+                               [decoder.versions.names[v] for v in win.content.versions],
+                               self.origin, reference.id, self.config_hash)
+        findings = judge(pending, facts, self.alpha)
+        self.gauges = self.gauges.shown(findings, self.metrics.segment_label)
+        events: list[dict[str, Any]] = []
+        for f in findings:
+            for ev in self.incidents.observe(f):
+                kind = ev["type"].rsplit(".", 1)[1]
+                severity = ev["data"]["severity"]
+                totals.incidents[(kind, f.evaluation.detector, severity)] += 1
+                self.metrics.incident_events.labels(kind, f.monitor.name, severity).inc()
+                events.append(ev)
+        return events
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"incidents": self.incidents.snapshot(), "memory": self.evaluator.snapshot()}
+
+    def restore(self, incidents: dict[str, Any], memory: dict[str, Any],
+                monitors: list[Monitor]) -> None:
+        self.incidents.restore(incidents)
+        self.evaluator.restore(memory, monitors)
+        self.gauges = EngineGauges(self.gauges.monitors, self.incidents.open_incidents())
