@@ -154,6 +154,13 @@ class Metrics:
         for reason in ("cardinality_overflow", "feature_overflow", "segment_key_overflow",
                        "monitor_overflow"):
             self.overflow.labels(reason)
+        self.checkpoint_invalid = Counter(
+            "checkpoint_invalid", "Changelog records or checkpoints skipped as invalid, by "
+            "reason (docs/operations.md).", ["reason"], namespace=ns, registry=r)
+        self.input_resets = Counter(
+            "input_resets", "Partitions resumed elsewhere than their checkpoint, by reason "
+            "(topic_recreated, older_checkpoint, no_valid_checkpoint, events_expired).",
+            ["reason"], namespace=ns, registry=r)
         self.build_info = Gauge("build_info", "Build information.", ["version"], namespace=ns,
                                 registry=r)
         self.build_info.labels(__version__).set(1)

@@ -26,18 +26,19 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from driftline.config import Config, parse_duration
 from driftline.engine import Engine, Output
-from driftline.errors import CheckpointError, SinkError, SourceError
-from driftline.io.checkpoint import Checkpoint, changelog_key, decode, encode, to_records
+from driftline.errors import CheckpointError, SinkError, SourceError, StateError
+from driftline.io.checkpoint import Checkpoint, Invalid, changelog_key, decode, encode, to_records
 from driftline.io.kafka_settings import Role, client_settings, overridden, secret_keys
 from driftline.io.kafka_sink import (
     CHANGELOG_CONFIG,
@@ -49,14 +50,17 @@ from driftline.io.kafka_sink import (
     ensure_topics,
     incident_record,
     partitions_of,
+    topic_id_of,
 )
-from driftline.io.kafka_source import ChangelogReader, KafkaSource, PartitionBatch, start_offset
+from driftline.io.kafka_source import ChangelogReader, KafkaSource, PartitionBatch
+from driftline.io.recovery import plan
 from driftline.logging import get_logger
 from driftline.metrics import Metrics
 from driftline.redact import redact
 from driftline.totals import Totals
 
 LAG_EVERY = 5.0  # seconds between consumer lag/position updates
+INPUT_CHECK_EVERY = 10.0  # seconds between checks that the input topic is still the same
 PRIME_SECONDS = 10.0  # a new engine waits this long for batch_size events to infer its schema
 PENDING_RECORDS_MAX = 50_000  # commit early when this much output is waiting
 COMMIT_RETRY_SECONDS = 120.0  # keep retrying one commit through a broker outage this long
@@ -80,6 +84,13 @@ class Part:
     dead: list[Record] = field(default_factory=list)
     held: list[PartitionBatch] = field(default_factory=list)  # waiting to start a new engine
     held_since: float | None = None
+    slot: str = "a"  # the changelog slot the next checkpoint goes to (they alternate)
+    suppress_until: int | None = None  # output before this offset was published already
+
+    @property
+    def catching_up(self) -> bool:
+        """Re-reading events whose output is published: nothing to commit until past them."""
+        return self.suppress_until is not None and (self.next_offset or 0) < self.suppress_until
 
     @property
     def warming(self) -> bool:
@@ -100,6 +111,8 @@ class Stats:
     incidents_published: int = 0
     dead_letters_published: int = 0
     restored: int = 0
+    checkpoint_invalid: Counter[str] = field(default_factory=Counter)
+    input_resets: Counter[str] = field(default_factory=Counter)
     first_message: float | None = None
     started: float = field(default_factory=time.monotonic)
 
@@ -133,6 +146,8 @@ class Sidecar:
         self.stop_when = stop_when
         self.parts: dict[int, Part] = {}
         self.parked: dict[int, Part] = {}
+        self.admin: Any = None  # created by _start (clients are never built in __init__)
+        self.topic_id: str | None = None
         self.stats = Stats()
         self.changelog_partitions = 1
         self._stop: str | None = None
@@ -242,7 +257,7 @@ class Sidecar:
                       consumer=redact(self.source.settings, secrets),
                       producer=redact(self.sink.settings, secrets),
                       admin=redact(client_settings(k, "admin"), secrets))
-        admin = admin_client(k, self.log)
+        admin = self.admin = admin_client(k, self.log)
         while True:
             try:
                 n_input = partitions_of(admin, self.topic)
@@ -254,6 +269,7 @@ class Sidecar:
                 ensure_topics(admin, {k.incident_topic: (n, {}), k.dead_letter_topic: (n, {}),
                                       self.changelog_topic: (n, CHANGELOG_CONFIG)}, self.log)
                 self.changelog_partitions = partitions_of(admin, self.changelog_topic) or 1
+                self.topic_id = topic_id_of(admin, self.topic) if n_input else None
                 break
             except (KafkaException, SinkError) as exc:
                 if self._stop is not None:
@@ -268,6 +284,7 @@ class Sidecar:
         self.source.open(self._on_assign, self._on_revoke, self._on_lost)
         self._next_commit = time.monotonic() + self.commit_interval
         self._next_lag = time.monotonic() + LAG_EVERY
+        self._next_input_check = time.monotonic() + INPUT_CHECK_EVERY
 
     def _close(self) -> None:
         try:
@@ -286,8 +303,11 @@ class Sidecar:
                 raise SourceError(f"consumer failed: {err}") from exc
             self.log.warning("consume failed", error=str(exc))
             batches, errors = {}, []
-        for err in errors:
-            self._client_error(err)
+        for partition, err in errors:
+            if err.code() == KafkaError._AUTO_OFFSET_RESET and partition is not None:
+                self._out_of_range(partition, err)
+            else:
+                self._client_error(err)
         if self._fatal is not None:
             raise SourceError(f"consumer failed: {self._fatal}")
         now = time.monotonic()
@@ -310,6 +330,9 @@ class Sidecar:
         if now >= self._next_lag:
             self._update_lag()
             self._next_lag = now + LAG_EVERY
+        if now >= self._next_input_check:
+            self._check_input()
+            self._next_input_check = time.monotonic() + INPUT_CHECK_EVERY
 
     def _accept(self, p: int, pb: PartitionBatch, now: float) -> None:
         part = self.parts.get(p)
@@ -350,6 +373,20 @@ class Sidecar:
             self._release(part)
 
     def _feed(self, part: Part, pb: PartitionBatch) -> None:
+        if part.suppress_until is not None and int(pb.offsets[0]) < part.suppress_until:
+            # events whose output a committed transaction holds: process, publish nothing
+            cut = int(np.searchsorted(pb.offsets, part.suppress_until))
+            before, pb = pb.until(cut), pb.after(part.suppress_until)
+            out = part.engine.process(before.values, before.offsets,
+                                      np.full(len(before), before.partition, np.int64))
+            part.next_offset = int(before.offsets[-1]) + 1
+            part.dirty = True
+            self.log.info("caught up on published output", partition=part.partition,
+                          offsets=[int(before.offsets[0]), int(before.offsets[-1])],
+                          suppressed_incidents=len(out.incidents),
+                          suppressed_dead_letters=len(out.dead_letters))
+            if not len(pb):
+                return
         out = part.engine.process(pb.values, pb.offsets,
                                   np.full(len(pb), pb.partition, np.int64))
         part.next_offset = int(pb.offsets[-1]) + 1
@@ -399,8 +436,10 @@ class Sidecar:
         # again) — so neither its offsets nor its output (dead letters) are committed yet
         if self._broken:
             return False  # see the SinkError case below
+        if not self._revoking and self.parts:
+            self._same_topic()  # a recreated input is reset here, its uncommitted reads dropped
         todo = [p for p in self.parts.values()
-                if (p.dirty or p.incidents or p.dead) and not p.warming]
+                if (p.dirty or p.incidents or p.dead) and not p.warming and not p.catching_up]
         if not todo:
             return True
         # 1. checkpoints of the partitions whose state changed; offsets only move forward
@@ -409,6 +448,7 @@ class Sidecar:
         records: list[Record] = []
         offsets: list[TopicPartition] = []
         meta = {"group": group, "topic": topic, "instance": self.instance_id,
+                "topic_id": self.topic_id,
                 "written": datetime.now(UTC).isoformat(timespec="seconds")}
         for part in todo:
             if not part.dirty:
@@ -418,13 +458,13 @@ class Sidecar:
                 raise CheckpointError(f"partition {part.partition}: offset {offset} is behind "
                                       f"the committed {part.base_offset}")
             blob = encode(Checkpoint(offset, part.engine.snapshot(),
-                                     dict(meta, partition=part.partition)))
+                                     dict(meta, partition=part.partition, slot=part.slot)))
             written[part.partition] = (offset, blob)
             cl_partition = part.partition % self.changelog_partitions
             records += [Record(self.changelog_topic, key.encode(), value, headers,
                                cl_partition)
                         for key, value, headers in to_records(
-                            changelog_key(group, topic, part.partition), blob)]
+                            changelog_key(group, topic, part.partition, part.slot), blob)]
             offsets.append(TopicPartition(topic, part.partition, offset))
         # 2. the output: incident CloudEvents, then dead letters
         incidents = [incident_record(self.kcfg.incident_topic, ev)
@@ -467,6 +507,7 @@ class Sidecar:
         for part in todo:
             if part.partition in written:
                 part.base_offset, part.base_blob = written[part.partition]
+                part.slot = "b" if part.slot == "a" else "a"  # the other slot keeps this one
             part.dirty = False
             part.incidents, part.dead = [], []
         self.stats.commits += 1
@@ -527,9 +568,9 @@ class Sidecar:
             if mine else {}
         found = self._read_checkpoints(mine, committed)
         for p, part in self.parts.items():
-            if p not in found:
+            if not found.get(p):
                 continue
-            checkpoint, blob = found[p]
+            checkpoint, blob = found[p][0]
             if part.base_offset is None or checkpoint.offset > part.base_offset or (
                     checkpoint.offset == part.base_offset and blob != part.base_blob):
                 part.base_offset, part.base_blob = checkpoint.offset, blob
@@ -563,78 +604,178 @@ class Sidecar:
         checkpoints = self._read_checkpoints(mine, committed)
         # a state committed on revoke is reused only if it is still the changelog's newest
         # (another member may have held the partition meanwhile, even without new offsets)
-        reuse = {p for p in mine if p in self.parked and p in checkpoints
-                 and self.parked[p].base_blob == checkpoints[p][1]}
+        reuse = {p for p in mine if p in self.parked and checkpoints.get(p)
+                 and self.parked[p].base_blob == checkpoints[p][0][1]}
+        topic_id = self._refresh_topic_id()
         for tp in tps:
             p = tp.partition
             if p in reuse:
                 part = self.parked.pop(p)
             else:
-                part = self._restored(p, checkpoints.get(p), committed.get(p))
-            tp.offset = start_offset(part.base_offset, None)
+                part = self._restored(p, checkpoints.get(p, []), committed.get(p), topic_id)
+            tp.offset = part.base_offset if part.base_offset is not None else OFFSET_BEGINNING
             self.parts[p] = part
         self.parked.clear()
         self.source.assign(consumer, tps)
         self._joined = True
         self._last_activity = time.monotonic()
         self.log.info("partitions assigned", partitions=sorted(mine), reused=sorted(reuse),
-                      restored=sorted(p for p in mine if p in checkpoints and p not in reuse),
+                      restored=sorted(p for p in mine if checkpoints.get(p) and p not in reuse),
                       offsets={p: self.parts[p].base_offset for p in mine},
                       seconds=round(time.monotonic() - t0, 3),
                       committed_seconds=round(t1 - t0, 3))
 
-    def _restored(self, p: int, ck: tuple[Checkpoint, bytes] | None,
-                  committed: int | None) -> Part:
-        if ck is not None:
-            checkpoint, blob = ck
+    def _restored(self, p: int, candidates: list[tuple[Checkpoint, bytes]],
+                  committed: int | None, topic_id: str | None) -> Part:
+        """The partition's state and position by the recovery policy (io/recovery.py)."""
+        low, high = self.source.watermarks(p)
+        engines: dict[int, Engine] = {}
+
+        def restores(ck: Checkpoint) -> bool:
             try:
-                engine = self._engine(checkpoint.state)
-            except CheckpointError as exc:
-                raise CheckpointError(
-                    f"{self.topic}[{p}] in group {self.group!r}: {exc}; run the old config, "
-                    "or start a new state with another --group-id") from exc
-            self.stats.restored += 1
-            return Part(p, engine, checkpoint.offset, blob, checkpoint.offset)
-        if committed is not None:
-            self.log.warning("no checkpoint for a partition with committed offsets: its state "
-                             "starts empty at the committed offset", partition=p,
-                             offset=committed, changelog=self.changelog_topic)
-            return Part(p, self._engine(None), committed, None, None)
-        return Part(p, self._engine(None), None, None, None)
+                engines[ck.offset] = self._engine(ck.state)
+                return True
+            except StateError as exc:
+                self._invalid(Invalid("bad_state", f"{self.topic}[{p}]", str(exc)))
+                return False
+
+        resume = plan(candidates, committed, low, high, topic_id, restores)
+        for reason, detail in resume.skipped:
+            if reason != "bad_state":
+                self._invalid(Invalid(reason, f"{self.topic}[{p}]", detail))
+        for reason, detail in resume.findings:
+            self.log.error("input reset", partition=p, reason=reason, detail=detail,
+                           topic=self.topic, group=self.group)
+            self._reset_counted(reason)
+        if resume.checkpoint is None:
+            engine = self._engine(None)
+            return Part(p, engine, resume.start, None, None,
+                        suppress_until=resume.suppress_until)
+        ck = resume.checkpoint
+        self.stats.restored += 1
+        slot = "b" if ck.meta.get("slot", "a") == "a" else "a"
+        if resume.start != ck.offset:  # a new incarnation of the topic: the state goes on
+            return Part(p, engines[ck.offset], resume.start, None, None, slot=slot)
+        return Part(p, engines[ck.offset], ck.offset, resume.blob, ck.offset, slot=slot,
+                    suppress_until=resume.suppress_until)
+
+    def _same_topic(self) -> bool:
+        """Is the input topic still the one we read? (Asked before every commit: offsets of
+        one incarnation must never be committed for another.)"""
+        old_id = self.topic_id
+        new_id = self._refresh_topic_id()
+        if old_id and new_id and old_id != new_id:
+            self._new_incarnation(old_id, new_id)
+            return False
+        return True
+
+    def _check_input(self) -> bool:
+        """Still the same topic, every position inside its log? librdkafka does not tell when a
+        topic is deleted and created again under a consumer: ask the broker (every few
+        seconds). True if the input was reset."""
+        if not self._same_topic():
+            return True
+        reset = False
+        for p, part in list(self.parts.items()):
+            pos = part.next_offset if part.next_offset is not None else part.base_offset
+            if pos is None:
+                continue
+            try:
+                low, high = self.source.watermarks(p, timeout=2.0)
+            except KafkaException:
+                continue  # the topic is away (deleted, or the broker): look again later
+            if pos > high or pos < low:
+                reason = "topic_recreated" if pos > high else "events_expired"
+                self._restart_at(p, low, reason, f"position {pos} is outside the log "
+                                 f"[{low}, {high}]: state kept, reading from offset {low}")
+                reset = True
+        return reset
+
+    def _out_of_range(self, p: int, err: KafkaError) -> None:
+        """librdkafka says a position is outside the log: the same check, now."""
+        self.log.warning("offset out of range", partition=p, error=str(err))
+        if not self._check_input() and p in self.parts:
+            low, _high = self.source.watermarks(p)
+            self._restart_at(p, low, "events_expired", f"{err}: reading from offset {low}")
+
+    def _new_incarnation(self, old_id: str, new_id: str) -> None:
+        """The input topic was deleted and created again. What was read since the last commit
+        may mix both incarnations: back to the committed state (output dropped), then the new
+        topic from its start, the state kept (io/recovery.py, rule 2)."""
+        for p, part in list(self.parts.items()):
+            self._reset(part)
+            try:
+                low, _high = self.source.watermarks(p)
+            except KafkaException:
+                low = 0
+            self._restart_at(p, low, "topic_recreated", f"topic id {old_id} is now {new_id}: "
+                             f"back to the committed state, reading the new topic from {low}")
+
+    def _restart_at(self, p: int, low: int, reason: str, detail: str) -> None:
+        part = self.parts.get(p)
+        if part is None:
+            return
+        self.log.error("input reset", partition=p, reason=reason, detail=detail,
+                       topic=self.topic, topic_id=self.topic_id)
+        self._reset_counted(reason)
+        part.base_offset = part.next_offset = low
+        part.suppress_until = None
+        part.dirty = True
+        try:
+            positions = {q: (o.next_offset if o.next_offset is not None else o.base_offset)
+                         for q, o in self.parts.items()}
+            self.source.restart(p, low, positions)
+        except KafkaException as exc:
+            # a rebalance is under way (it follows a topic's recreation): the assignment that
+            # comes restores the partition and applies the same policy
+            self.log.warning("restart at the new log start failed; the next assignment "
+                             "resumes it", partition=p, error=str(exc))
+
+    def _refresh_topic_id(self) -> str | None:
+        """The input topic's id now (it changes when the topic is deleted and created again)."""
+        if self.admin is None:
+            return self.topic_id
+        try:
+            self.topic_id = topic_id_of(self.admin, self.topic) or self.topic_id
+        except (KafkaException, SinkError) as exc:
+            self.log.warning("topic id unavailable", topic=self.topic, error=str(exc))
+        return self.topic_id
+
+    def _invalid(self, bad: Invalid) -> None:
+        self.log.error("changelog record skipped", reason=bad.reason, key=bad.key,
+                       detail=bad.detail, changelog=self.changelog_topic)
+        self.metrics.checkpoint_invalid.labels(bad.reason).inc()
+        self.stats.checkpoint_invalid[bad.reason] += 1
+
+    def _reset_counted(self, reason: str) -> None:
+        self.metrics.input_resets.labels(reason).inc()
+        self.stats.input_resets[reason] += 1
 
     def _read_checkpoints(self, partitions: list[int], committed: dict[int, int | None],
-                          ) -> dict[int, tuple[Checkpoint, bytes]]:
-        """Each partition's newest committed checkpoint; waits (bounded) until it matches the
-        group's committed offset, which it does unless another transaction is still open."""
+                          ) -> dict[int, list[tuple[Checkpoint, bytes]]]:
+        """Each partition's valid checkpoints, newest first; waits (bounded) until the newest
+        matches the group's committed offset, as it does unless a transaction is still open."""
         if not partitions:
             return {}
-        keys = {p: changelog_key(self.group, self.topic, p) for p in partitions}
         wait = float(self.sink.settings.get("transaction.timeout.ms", 60000)) / 1000 + 10
         deadline = time.monotonic() + wait
         while True:
             try:
-                asm = self.changelog.read({p % self.changelog_partitions for p in partitions},
-                                          keys.values())
+                asm = self.changelog.read({p % self.changelog_partitions for p in partitions})
             except SourceError as exc:
                 if self._give_up():
                     raise
                 self.log.warning("changelog unavailable, retrying", error=str(exc))
                 time.sleep(1.0)
                 continue
-            found: dict[int, tuple[Checkpoint, bytes]] = {}
-            for p, key in keys.items():
-                blob = asm.blob(key)
-                if blob is not None:
-                    found[p] = (decode(blob), blob)
-            stale = [p for p in partitions if _behind(found.get(p), committed.get(p))]
+            found = {p: asm.candidates(p) for p in partitions}
+            stale = [p for p in partitions
+                     if _behind(found[p][0] if found[p] else None, committed.get(p))]
             if not stale or time.monotonic() > deadline or self._give_up():
                 break
             time.sleep(1.0)
-        for p in stale:
-            self.log.warning("the changelog is behind the committed offset; resuming from the "
-                             "checkpoint (incidents after it may be published again)",
-                             partition=p, committed=committed.get(p),
-                             checkpoint=found[p][0].offset if p in found else None)
+        for bad in asm.invalid:
+            self._invalid(bad)
         return found
 
     def _on_revoke(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
@@ -720,6 +861,8 @@ class Sidecar:
                       "incidents_published": s.incidents_published,
                       "dead_letters_published": s.dead_letters_published,
                       "partitions_restored": s.restored,
+                      "checkpoint_invalid": dict(s.checkpoint_invalid),
+                      "input_resets": dict(s.input_resets),
                       "producer_recreated": self.sink.recreated},
             "elapsed_seconds": round(elapsed, 3),
         }

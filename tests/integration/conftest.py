@@ -4,6 +4,8 @@
 * ``kafka_bootstrap`` (session): its address, ``"127.0.0.1:PORT"``.
 * ``kafka_topic_factory`` (function): ``create(partitions=1, config=None, *, prefix="it") -> name``
   makes a uniquely named topic and waits until every partition has a leader.
+* ``runs`` (function): ``make(partitions=1, **config) -> Runs``, `driftline run` subprocesses
+  on a fresh topic, killed at the end of the test.
 
 A broker that cannot start is an error, never a skip. When an integration test fails, the
 last lines of broker.log are attached to its report.
@@ -14,14 +16,17 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 try:
     from .kafka_broker import KafkaBroker
+    from .kafka_runs import Runs, write_config
 except ImportError:  # tests/integration is not a package: rootdir-relative import
     from kafka_broker import KafkaBroker
+    from kafka_runs import Runs, write_config
 
 _BROKER_KEY = pytest.StashKey[KafkaBroker]()
 _LOG_TAIL_LINES = 80
@@ -84,6 +89,23 @@ def kafka_topic_factory(kafka_bootstrap: str) -> Iterator[TopicFactory]:
                 fut.result(timeout=15)
         except Exception:
             pass
+
+
+@pytest.fixture
+def runs(kafka_bootstrap: str, kafka_topic_factory: TopicFactory, tmp_path: Path,
+         request: pytest.FixtureRequest) -> Iterator[Callable[..., Runs]]:
+    made: list[Runs] = []
+
+    def make(partitions: int = 1, **config: Any) -> Runs:
+        topic = kafka_topic_factory(partitions=partitions, prefix="run")
+        r = Runs(kafka_bootstrap, write_config(tmp_path / "config.yaml", **config), topic,
+                 tmp_path)
+        made.append(r)
+        return r
+
+    yield make
+    for r in made:
+        r.cleanup()
 
 
 @pytest.hookimpl(hookwrapper=True)

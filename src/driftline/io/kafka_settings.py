@@ -52,11 +52,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 DEFAULTS["changelog"] = {"reconnect.backoff.max.ms": 2000, "fetch.wait.max.ms": 10}
 
 FORCED: dict[str, dict[str, Any]] = {
-    # auto.offset.reset=earliest: a partition without committed offsets is read from its
-    # start. With 'latest' a restart during a partition's warm-up (not checkpointed yet, so
-    # no offsets committed) would skip every event consumed before it.
+    # auto.offset.reset=error: every partition is started at an explicit offset (its
+    # checkpoint, or the beginning), so a position outside the log is never reset silently:
+    # librdkafka reports it and the run loop resets it by its documented policy, loudly.
     "consumer": {"enable.auto.commit": False, "enable.auto.offset.store": False,
-                 "auto.offset.reset": "earliest"},
+                 "auto.offset.reset": "error"},
     "producer": {"enable.idempotence": True, "acks": "all"},
     "admin": {},
     "changelog": {"enable.auto.commit": False, "isolation.level": "read_committed",

@@ -299,6 +299,23 @@ def partitions_of(admin: AdminClient, topic: str, timeout: float = 10.0) -> int 
     return len(md.partitions)
 
 
+def topic_id_of(admin: AdminClient, topic: str, timeout: float = 10.0) -> str | None:
+    """The topic's id (a new one each time a topic of that name is created), if it exists."""
+    from confluent_kafka import TopicCollection
+
+    try:
+        futures = admin.describe_topics(TopicCollection([topic]), request_timeout=timeout)
+        desc = futures[topic].result(timeout=timeout)
+    except KafkaException as exc:
+        err = _kafka_error(exc)
+        if err is not None and err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            return None
+        raise
+    except TimeoutError as exc:  # the brokers are away: the caller keeps what it knew
+        raise SinkError(f"describe_topics({topic}) timed out after {timeout:.0f}s") from exc
+    return str(desc.topic_id) if getattr(desc, "topic_id", None) is not None else None
+
+
 def ensure_topics(admin: AdminClient, topics: dict[str, tuple[int, dict[str, str]]],
                   log: Any, timeout: float = 30.0) -> None:
     """Create the missing ones of ``{name: (partitions, config)}``; wait until they have leaders."""

@@ -58,6 +58,10 @@ class PartitionBatch:
             return key if isinstance(key, bytes) else None
         return None
 
+    def until(self, i: int) -> PartitionBatch:
+        """The first ``i`` messages."""
+        return PartitionBatch(self.partition, self.values[:i], self.offsets[:i], self.messages[:i])
+
     def after(self, offset: int) -> PartitionBatch:
         """Only the messages at or after ``offset`` (drops what a rewind already covers)."""
         if not len(self.values) or self.offsets[0] >= offset:
@@ -74,11 +78,15 @@ class PartitionBatch:
                    [m for b in batches for m in b.messages])
 
 
-def split(messages: list[Message]) -> tuple[dict[int, PartitionBatch], list[KafkaError]]:
-    """Group a polled batch by partition (order kept); error events are returned apart."""
-    errors: list[KafkaError] = []
+PartitionError = tuple[int | None, KafkaError]
+
+
+def split(messages: list[Message]) -> tuple[dict[int, PartitionBatch], list[PartitionError]]:
+    """Group a polled batch by partition (order kept); error events (with the partition they
+    concern, if any) are returned apart."""
+    errors: list[PartitionError] = []
     if any(map(_error, messages)):
-        errors = [e for m in messages if (e := m.error()) is not None]
+        errors = [(m.partition(), e) for m in messages if (e := m.error()) is not None]
         messages = [m for m in messages if m.error() is None]
     if not messages:
         return {}, errors
@@ -153,7 +161,7 @@ class KafkaSource:
         return self.consumer
 
     def poll(self, max_messages: int, timeout: float
-             ) -> tuple[dict[int, PartitionBatch], list[KafkaError]]:
+             ) -> tuple[dict[int, PartitionBatch], list[PartitionError]]:
         return split(self.c.consume(num_messages=max_messages, timeout=timeout))
 
     def assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -183,6 +191,24 @@ class KafkaSource:
     def seek(self, partition: int, offset: int) -> None:
         self.c.seek(TopicPartition(self.topic, partition, offset))
 
+    def restart(self, partition: int, offset: int, positions: dict[int, int | None]) -> None:
+        """Start ``partition`` over at ``offset``: a partition that reported an offset reset
+        refuses a seek (its fetcher stopped), so it is assigned again."""
+        if self.incremental:
+            tp = TopicPartition(self.topic, partition)
+            self.c.incremental_unassign([tp])
+            self.c.incremental_assign([TopicPartition(self.topic, partition, offset)])
+            return
+        self.c.assign([TopicPartition(self.topic, p, offset if p == partition else
+                                      (o if o is not None else OFFSET_INVALID))
+                       for p, o in sorted(positions.items())])
+
+    def watermarks(self, partition: int, timeout: float = 10.0) -> tuple[int, int]:
+        """(log start, log end) of a partition, asked of the broker now."""
+        lo, hi = self.c.get_watermark_offsets(TopicPartition(self.topic, partition),
+                                              timeout=timeout, cached=False)
+        return int(lo), int(hi)
+
     def high_watermark(self, partition: int) -> int | None:
         """The partition's end offset as of the last fetch (no broker round trip)."""
         try:
@@ -199,19 +225,19 @@ class KafkaSource:
 
 
 class ChangelogReader:
-    """Reads the compacted changelog (read_committed) up to its end for some keys."""
+    """Reads the compacted changelog (read_committed) up to its end, for one group and topic."""
 
     def __init__(self, cfg: KafkaConfig, topic: str, log: Any) -> None:
         self.topic = topic
+        self.group, self.input_topic = cfg.group_id, cfg.input_topic
         self._log = log
         self.settings = client_settings(cfg, "changelog",
                                         **{"group.id": f"{cfg.group_id}.changelog-reader"})
 
-    def read(self, partitions: Iterable[int], keys: Iterable[str], timeout: float = 60.0,
-             ) -> Assembler:
+    def read(self, partitions: Iterable[int], timeout: float = 60.0) -> Assembler:
         """Every record of ``partitions`` up to the last stable offset, newest per key."""
         parts = sorted(set(partitions))
-        asm = Assembler(keys)
+        asm = Assembler(self.group, self.input_topic)
         if not parts:
             return asm
         consumer = Consumer(dict(self.settings, logger=rdkafka_logger(self._log, "changelog")))
@@ -227,9 +253,7 @@ class ChangelogReader:
                 for msg in consumer.consume(num_messages=1000, timeout=0.5):
                     err = msg.error()
                     if err is None:
-                        key = msg.key()
-                        asm.add(key.decode() if isinstance(key, bytes) else str(key),
-                                msg.value(), cast(Any, msg.headers()))
+                        asm.add(msg.key(), msg.value(), cast(Any, msg.headers()))
                         n += 1
                     elif err.code() == KafkaError._PARTITION_EOF:
                         pending.discard(msg.partition())

@@ -36,15 +36,16 @@ def test_exactly_once_settings_cannot_be_switched_off() -> None:
     assert overridden(cfg, "producer") == ["acks", "enable.idempotence"]
 
 
-def test_input_consumer_always_starts_from_the_earliest_offset() -> None:
-    """auto.offset.reset=latest would skip what a restart during warm-up had consumed
-    without committing: it is forced to earliest, and the override reported."""
+def test_input_consumer_never_resets_an_offset_silently() -> None:
+    """auto.offset.reset=latest would skip events, earliest re-read them without a word: it is
+    forced to error (the run loop resets by its documented policy, loudly), the override
+    reported."""
     for settings in ({"auto.offset.reset": "latest"},
-                     {"consumer": {"auto.offset.reset": "latest"}}):
+                     {"consumer": {"auto.offset.reset": "earliest"}}):
         cfg = KafkaConfig(settings=settings)
-        assert client_settings(cfg, "consumer")["auto.offset.reset"] == "earliest"
+        assert client_settings(cfg, "consumer")["auto.offset.reset"] == "error"
         assert overridden(cfg, "consumer") == ["auto.offset.reset"]
-    same = KafkaConfig(settings={"auto.offset.reset": "smallest"})
+    same = KafkaConfig(settings={"auto.offset.reset": "error"})
     assert overridden(same, "consumer") == []
 
 

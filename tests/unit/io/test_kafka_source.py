@@ -31,7 +31,7 @@ def test_error_events_are_set_apart_and_null_values_become_bad_input() -> None:
     """A consumer error event is not data; a null value is an empty (malformed) event."""
     err = Message(topic="t", partition=0, offset=-1, error=KafkaError(KafkaError._TRANSPORT))
     batches, errors = split([msg(0, 1), err, msg(0, 2, None)])
-    assert [e.code() for e in errors] == [KafkaError._TRANSPORT]
+    assert [(p, e.code()) for p, e in errors] == [(0, KafkaError._TRANSPORT)]
     assert batches[0].values == [b"{}", b""]
     assert split([err]) == ({}, errors)
 

@@ -78,20 +78,26 @@ class FakeSource:
         self.seeks.append((partition, offset))
 
 
+def checkpoint(s: Sidecar, offset: int) -> bytes:
+    return encode(Checkpoint(offset, Engine(s.config).snapshot(),
+                             {"group": s.group, "topic": s.topic, "partition": 0}))
+
+
 class FakeChangelog:
     """Each read returns the next of the given changelog contents (the last one repeats)."""
 
     def __init__(self, s: Sidecar, *offsets: int) -> None:
-        self.key = changelog_key(s.group, s.topic, 0)
-        self.blobs = [encode(Checkpoint(o, Engine(s.config).snapshot())) for o in offsets]
+        self.s = s
+        self.key = changelog_key(s.group, s.topic, 0, "a")
+        self.blobs = [checkpoint(s, o) for o in offsets]
         self.reads = 0
 
-    def read(self, _partitions: object, keys: Any) -> Assembler:
+    def read(self, _partitions: object) -> Assembler:
         blob = self.blobs[min(self.reads, len(self.blobs) - 1)]
         self.reads += 1
-        asm = Assembler(keys)
+        asm = Assembler(self.s.group, self.s.topic)
         for key, value, headers in to_records(self.key, blob):
-            asm.add(key, value, headers)
+            asm.add(key.encode(), value, headers)
         return asm
 
 
@@ -103,7 +109,7 @@ def reloading(monkeypatch: pytest.MonkeyPatch, committed: int, *changelog: int,
     s = sidecar()
     source, log = FakeSource({0: committed}), FakeChangelog(s, *changelog)
     s.source, s.changelog = source, log  # type: ignore[assignment]
-    blob = encode(Checkpoint(base, Engine(s.config).snapshot()))
+    blob = checkpoint(s, base)
     part = Part(0, Engine(s.config), base, blob, base + 20, dirty=True)
     s.parts = {0: part}
     return s, part, source, log
