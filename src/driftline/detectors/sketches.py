@@ -211,11 +211,14 @@ class CountTable:
 class Moments:
     """Count, sum and sum of squares of ``x − shift`` per segment: mergeable mean and variance.
 
-    ``shift`` is layout, fixed when the reference is fitted (its first finite value, the
-    "shifted data" algorithm): raw sums of squares lose the variance to cancellation when the
-    mean is large against the spread (mean 1e8, sd 1 gives variance 0), and a constant signal
-    would get a spurious positive variance. Sketches with different shifts still merge exactly
-    in exact arithmetic (sums are re-centred); with equal shifts the sums simply add.
+    ``shift`` is layout, fixed when the reference is fitted (the lower median of its finite
+    values, the "shifted data" algorithm): raw sums of squares lose the variance to
+    cancellation when the mean is large against the spread (mean 1e8, sd 1 gives variance 0),
+    and a constant signal would get a spurious positive variance. Sketches with different
+    shifts still merge exactly in exact arithmetic (sums are re-centred); with equal shifts
+    the sums simply add. Values further than ``MAX_DEVIATION`` from the shift are left out,
+    as non-finite ones are: one absurd value (1e152) would overflow the sum of squares and
+    make the moments — and every checkpoint holding them — infinite.
     """
 
     kind = "moments"
@@ -226,15 +229,18 @@ class Moments:
         self.data = np.zeros((1, 3)) if data is None else data
         self.shift = float(shift)
 
+    MAX_DEVIATION = 1e100
+
     @classmethod
     def fit(cls, values: FloatArray) -> Self:
-        """An empty sketch shifted by the reference's first finite value (0 when there is none)."""
+        """An empty sketch shifted by the reference's lower median (0 when it has no value)."""
         finite = np.asarray(values, dtype=np.float64)
         finite = finite[np.isfinite(finite)]
-        return cls(shift=float(finite[0]) if finite.size else 0.0)
+        return cls(shift=float(np.quantile(finite, 0.5, method="lower")) if finite.size else 0.0)
 
     def update(self, values: FloatArray, segments: IntArray | None = None) -> None:
-        keep = np.isfinite(values)
+        with np.errstate(invalid="ignore", over="ignore"):
+            keep = np.abs(values - self.shift) <= self.MAX_DEVIATION  # NaN, ±inf: False
         values = values[keep] - self.shift
         if values.size == 0:
             return
