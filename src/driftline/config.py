@@ -59,27 +59,78 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class FieldNames(_Strict):
-    """Where each contract field lives in the user's events (top-level keys)."""
+#: a field's place in an event: "meta.model" (dots separate levels), or a list of literal keys
+#: (["payload", "scores.fraud"]: a key that holds a dot)
+FieldPath = str | list[str]
 
-    event_id: str = "event_id"
-    model_id: str = "model_id"
-    model_version: str = "model_version"
-    timestamp: str = "timestamp"
-    features: str = "features"
-    prediction: str = "prediction"
-    decision: str = "decision"
-    segments: str = "segments"
-    latency_ms: str = "latency_ms"
+
+class FieldNames(_Strict):
+    """Where each contract field lives in the user's events (default: the top-level keys)."""
+
+    event_id: FieldPath = "event_id"
+    model_id: FieldPath = "model_id"
+    model_version: FieldPath = "model_version"
+    timestamp: FieldPath = "timestamp"
+    features: FieldPath = "features"
+    prediction: FieldPath = "prediction"
+    decision: FieldPath = "decision"
+    segments: FieldPath = "segments"
+    latency_ms: FieldPath = "latency_ms"
+    label: FieldPath = "label"
+
+    @field_validator("*")
+    @classmethod
+    def _path(cls, v: FieldPath) -> FieldPath:
+        parts = v.split(".") if isinstance(v, str) else v
+        if not parts or any(p == "" for p in parts):
+            raise ValueError(f"{v!r} is not a field path: use 'a.b' or a list of keys")
+        return v
+
+    def path(self, name: str) -> tuple[str, ...]:
+        """The keys that lead to field ``name``."""
+        v: FieldPath = getattr(self, name)
+        return tuple(v.split(".")) if isinstance(v, str) else tuple(v)
+
+    def label_of(self, name: str) -> str:
+        """How messages name the field (its path, dotted)."""
+        return ".".join(self.path(name))
 
 
 class InputConfig(_Strict):
     fields: FieldNames = FieldNames()
+    model_id: str | None = Field(
+        None, description="Every event is of this model (single-model streams): the model_id "
+                          "field is not read.")
+    timestamp_floor: str | float = Field(
+        "2000-01-01T00:00:00Z", description="Event times before this are bad timestamps (a "
+                                            "1970 default is a bug upstream, not an event).")
     models: list[str] = Field(default_factory=list, description="Known models; empty = any.")
     max_message_bytes: int = Field(65536, gt=0)
     numeric_features: list[str] | None = Field(None, description="None: inferred from the stream.")
-    categorical_features: list[str] | None = None
+    categorical_features: list[str] | None = Field(
+        None, description="None: inferred. Numbers and booleans in a categorical feature are "
+                          "categories by their canonical text (integer-coded categoricals).")
     segment_keys: list[str] | None = None
+
+    @field_validator("timestamp_floor")
+    @classmethod
+    def _floor(cls, v: str | float) -> str | float:
+        from driftline.timestamps import parse_epoch, parse_rfc3339
+
+        t = parse_rfc3339(v) if isinstance(v, str) else parse_epoch(float(v))
+        if t is None:
+            raise ValueError(f"{v!r} is neither RFC 3339 with an offset nor an epoch number")
+        return v
+
+    @property
+    def floor(self) -> float:
+        """``timestamp_floor`` in epoch seconds."""
+        from driftline.timestamps import parse_epoch, parse_rfc3339
+
+        v = self.timestamp_floor
+        t = parse_rfc3339(v) if isinstance(v, str) else parse_epoch(float(v))
+        assert t is not None  # validated
+        return t
 
 
 class WindowConfig(_Strict):

@@ -19,7 +19,11 @@ from driftline.timestamps import parse_timestamp  # one rule for every path
 # does the contract. A JSON integer is a valid number.
 Number = Annotated[float, Strict()]
 Text = Annotated[str, Strict()]
-FeatureValue = Number | Text
+Boolean = Annotated[bool, Strict()]
+#: where a category goes (a categorical feature, a decision, a segment value, an id, a label):
+#: any JSON scalar, read as its canonical text (docs/events.md)
+Scalar = Text | Boolean | Number
+FeatureValue = Scalar
 
 
 class PredictionEvent(BaseModel):
@@ -27,30 +31,32 @@ class PredictionEvent(BaseModel):
 
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
-    event_id: str | None = Field(None, description="Unique id of the prediction (optional).")
+    event_id: Scalar | None = Field(
+        None, description="Unique id of the prediction (optional; joins late labels).")
     model_id: Text = Field(description="Which model made the prediction.")
     model_version: Text | None = Field(None, description="Version of the model.")
     timestamp: Number | Text = Field(
-        description="Event time: RFC 3339 string with a UTC offset, or epoch seconds / "
-                    "milliseconds (> 1e11 is ms), finite and not negative."
-    )
+        description="Event time: RFC 3339 with an offset, or an epoch number in s/ms/µs/ns by "
+                    "magnitude (< 1e11 s, < 1e14 ms, < 1e17 µs, < 1e20 ns), at or after "
+                    "2000-01-01 (input.timestamp_floor).")
     features: dict[str, FeatureValue | None] = Field(
-        description="Model inputs: numbers (numeric) or strings (categorical); null = missing."
-    )
+        description="Model inputs: numbers (numeric), strings or booleans (categorical; "
+                    "numbers too in a declared categorical feature); null = missing.")
     prediction: Number = Field(description="The model's score or predicted value.")
-    decision: Text | None = Field(None, description="The action taken, e.g. 'prioritize'.")
-    segments: dict[str, Text | None] = Field(
-        default_factory=dict, description="Segment keys for per-segment monitoring; null = missing."
-    )
-    label: Number | Text | None = Field(
-        None, description="Ground truth, when known (not read by detectors yet).")
+    decision: Scalar | None = Field(None, description="The action taken, e.g. 'prioritize'.")
+    segments: dict[str, Scalar | None] | None = Field(
+        None, description="Segment keys for per-segment monitoring; null = missing.")
+    label: Scalar | None = Field(
+        None, description="Ground truth, when known: a class (string, boolean, number) or a "
+                          "value (number).")
     latency_ms: Number | None = Field(None, description="Serving latency in milliseconds.")
 
     @field_validator("timestamp")
     @classmethod
     def _timestamp(cls, v: float | str) -> float | str:
         if parse_timestamp(v) is None:
-            raise ValueError("not RFC 3339 with an offset, nor a finite, non-negative epoch")
+            raise ValueError("not RFC 3339 with an offset, nor an epoch s/ms/µs/ns, at or after "
+                             "the floor")
         return v
 
     @field_validator("features")

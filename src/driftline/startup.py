@@ -13,6 +13,7 @@ import numpy as np
 
 from driftline.config import Config
 from driftline.decode import Batch, DeadLetter, Decoder, Schema
+from driftline.decode.contract import Contract
 from driftline.decode.infer import Inferred, infer
 from driftline.detectors.sketches import CountTable
 from driftline.errors import ReferenceError_
@@ -34,8 +35,8 @@ def resolve_schema(cfg: Config, reference: Reference | None, sample: list[bytes]
         return Inferred(Schema(tuple(s["numeric"]), tuple(s["categorical"]),
                                tuple(s["segments"]), cfg.input.fields))
     i, lim = cfg.input, cfg.limits
-    inferred = infer(sample, cfg.input.fields, max_features=lim.features,
-                     max_segment_keys=lim.segment_keys)
+    inferred = infer(sample, max_features=lim.features, max_segment_keys=lim.segment_keys,
+                     contract=Contract(None, i.fields, i.model_id, i.floor))
     found = inferred.schema
     schema = Schema(
         tuple(i.numeric_features) if i.numeric_features is not None else found.numeric,
@@ -51,10 +52,11 @@ def resolve_schema(cfg: Config, reference: Reference | None, sample: list[bytes]
 
 
 def new_decoder(cfg: Config, schema: Schema) -> Decoder:
-    lim = cfg.limits
-    return Decoder(schema, models=cfg.input.models, max_message_bytes=cfg.input.max_message_bytes,
+    lim, i = cfg.limits, cfg.input
+    return Decoder(schema, models=i.models, max_message_bytes=i.max_message_bytes,
                    segment_cardinality=lim.segment_cardinality,
-                   category_cardinality=lim.category_cardinality, model_cardinality=lim.models)
+                   category_cardinality=lim.category_cardinality, model_cardinality=lim.models,
+                   model_id=i.model_id, floor=i.floor)
 
 
 def decoder_from_state(cfg: Config, snap: dict[str, Any]) -> Decoder:

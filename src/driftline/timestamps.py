@@ -1,33 +1,82 @@
 """The event-time rule, shared by the contract model and every decoder path.
 
-A timestamp is an RFC 3339 string with a UTC offset, or an epoch number; epoch
-numbers above ``MS_THRESHOLD`` are milliseconds.
+A timestamp is one of:
+
+- an RFC 3339 string ``YYYY-MM-DD(T|t| )hh:mm:ss[.fraction](Z|z|±hh:mm)`` — the offset is
+  required (a time without one is ambiguous); the fraction is truncated to microseconds;
+- an epoch number, its unit read from its magnitude: below 1e11 seconds, below 1e14
+  milliseconds, below 1e17 microseconds, below 1e20 nanoseconds. With the floor at the year
+  2000 the ranges cannot be confused (2000-01-01 is 9.5e8 s, 9.5e11 ms, 9.5e14 µs, 9.5e17 ns).
+
+Either gives epoch seconds as a float, computed the same way on every path (an exact integer
+of microseconds divided once by 1e6, or the epoch number divided once by its unit), so every
+decoder produces the same bits. A time before ``floor`` (default 2000-01-01T00:00:00Z,
+``input.timestamp_floor``) is not believable and is rejected like an unreadable one: a
+``1970`` default or a ``0`` in a timestamp field is a bug upstream, not an event.
+
+>>> parse_timestamp("2026-02-13T08:15:02.1209999Z"), parse_timestamp(1770970502120)
+(1770970502.120999, 1770970502.12)
+>>> parse_timestamp("2026-02-13T08:15:02"), parse_timestamp(0), parse_timestamp(True)
+(None, None, None)
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime
+import re
+from datetime import date
 from typing import Any
 
-MS_THRESHOLD = 1e11  # epoch numbers above this are milliseconds (year 5138 in seconds)
+DEFAULT_FLOOR = 946_684_800.0  # 2000-01-01T00:00:00Z
+#: epoch magnitude bounds and their unit divisors: seconds, ms, µs, ns
+UNITS = ((1e11, 1.0), (1e14, 1e3), (1e17, 1e6), (1e20, 1e9))
+RFC3339 = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z")
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
-def parse_timestamp(v: Any) -> float | None:
-    """RFC 3339 string or epoch seconds/milliseconds → epoch seconds; None if unusable."""
+def parse_rfc3339(text: str) -> float | None:
+    """Epoch seconds of a strict RFC 3339 string; None if it is not one (or not a real date)."""
+    m = RFC3339.match(text)
+    if m is None:
+        return None
+    y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
+    if h > 23 or mi > 59 or s > 59:
+        return None
+    try:
+        days = date(y, mo, d).toordinal() - _EPOCH_ORDINAL
+    except ValueError:
+        return None
+    offset = 0
+    if m.group(9):
+        oh, om = int(m.group(10)), int(m.group(11))
+        if oh > 23 or om > 59:
+            return None
+        offset = (oh * 60 + om) * 60 * (1 if m.group(9) == "+" else -1)
+    micros = int((m.group(7) or "").ljust(6, "0")[:6])
+    total_us = ((days * 86400 + h * 3600 + mi * 60 + s) - offset) * 1_000_000 + micros
+    return total_us / 1e6
+
+
+def parse_epoch(x: float) -> float | None:
+    """Epoch seconds of an epoch number in s/ms/µs/ns by magnitude; None if out of range."""
+    if not math.isfinite(x) or x < 0:
+        return None
+    for bound, unit in UNITS:
+        if x < bound:
+            return x / unit if unit != 1.0 else x
+    return None
+
+
+def parse_timestamp(v: Any, floor: float = DEFAULT_FLOOR) -> float | None:
+    """Epoch seconds of a timestamp value, or None if it is not a usable one."""
     if isinstance(v, bool):
         return None
     if isinstance(v, int | float):
-        x = float(v)
-        if not math.isfinite(x) or x < 0:
-            return None
-        return x / 1000.0 if x > MS_THRESHOLD else x
-    if isinstance(v, str):
-        try:
-            dt = datetime.fromisoformat(v.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
-            return None
-        if dt.tzinfo is None:
-            return None  # a time without offset is ambiguous
-        return dt.timestamp()
-    return None
+        t = parse_epoch(float(v))
+    elif isinstance(v, str):
+        t = parse_rfc3339(v)
+    else:
+        return None
+    return t if t is not None and t >= floor else None

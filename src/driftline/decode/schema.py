@@ -20,6 +20,8 @@ class Schema:
     categorical: tuple[str, ...]
     segments: tuple[str, ...]
     fields: FieldNames = field(default_factory=FieldNames)
+    #: read (and check) event_id and label: only the labels layer uses them
+    labels: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {"numeric": list(self.numeric), "categorical": list(self.categorical),

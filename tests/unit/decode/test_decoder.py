@@ -22,7 +22,7 @@ from driftline.decode import REASONS, REPORTS, Batch, Decoder, Schema, check_eve
 from driftline.decode.vocab import MAX_OVERFLOW_NAMES, OTHER
 from driftline.events import PredictionEvent
 
-SCHEMA = Schema(numeric=("x",), categorical=("color",), segments=("region",))
+SCHEMA = Schema(numeric=("x",), categorical=("color",), segments=("region",), labels=True)
 MODELS = ["m"]
 EPOCH = 1_770_962_400.0  # 2026-02-13T06:00:00Z
 
@@ -93,16 +93,21 @@ CORPUS = [
     Case("model_id_object", body(model_id={"name": "m"}), "wrong_type"),
     Case("model_id_number", body(model_id=7), "wrong_type"),
     Case("model_version_number", body(model_version=2), "wrong_type"),
-    Case("decision_number", body(decision=1), "wrong_type"),
+    Case("decision_object", body(decision={"v": 1}), "wrong_type"),
+    Case("decision_array", body(decision=["go"]), "wrong_type"),
     Case("features_array", body(features=[1.5, "red"]), "wrong_type"),
     Case("features_string", body(features="x=1.5"), "wrong_type"),
     Case("segments_string", body(segments="south"), "wrong_type"),
-    Case("segment_value_number", body(segments={"region": 3}), "wrong_type"),
+    Case("segment_value_object", body(segments={"region": {"n": 3}}), "wrong_type"),
+    Case("segment_value_array", body(segments={"region": ["south"]}), "wrong_type"),
     Case("numeric_feature_as_string", body(features={"x": "1.5", "color": "red"}), "wrong_type",
          SCHEMA_KNOWN, documented=True),
-    Case("numeric_feature_as_bool", body(features={"x": True, "color": "red"}), "wrong_type"),
-    Case("categorical_feature_as_number", body(features={"x": 1.5, "color": 3}), "wrong_type",
+    Case("numeric_feature_as_bool", body(features={"x": True, "color": "red"}), "wrong_type",
          SCHEMA_KNOWN, documented=True),
+    Case("categorical_feature_as_object", body(features={"x": 1.5, "color": {"r": 1}}),
+         "wrong_type"),
+    Case("event_id_object", body(event_id={"a": 1}), "wrong_type"),
+    Case("label_array", body(label=[1]), "wrong_type"),
     Case("duplicate_keys_last_is_wrong_type", GOOD[:-1] + b',"model_id":5}', "wrong_type"),
     # not finite
     Case("nan_feature", raw_body(features=b'{"x": NaN, "color": "red"}'), "non_finite"),
@@ -125,6 +130,21 @@ CORPUS = [
     Case("epoch_seconds", body(timestamp=EPOCH), None),
     Case("epoch_seconds_int", body(timestamp=int(EPOCH)), None),
     Case("epoch_milliseconds", body(timestamp=int(EPOCH * 1000)), None),
+    Case("epoch_microseconds", body(timestamp=int(EPOCH * 1_000_000)), None),
+    Case("epoch_nanoseconds", body(timestamp=int(EPOCH) * 1_000_000_000), None),
+    Case("rfc3339_lowercase", body(timestamp="2026-02-13t06:00:00z"), None),
+    Case("rfc3339_space", body(timestamp="2026-02-13 06:00:00+00:00"), None),
+    Case("rfc3339_nanoseconds", body(timestamp="2026-02-13T06:00:00.123456789Z"), None),
+    Case("epoch_zero", body(timestamp=0), "bad_timestamp"),
+    Case("before_the_floor", body(timestamp="1999-12-31T23:59:59Z"), "bad_timestamp"),
+    Case("before_1970", body(timestamp="1969-07-20T20:17:00Z"), "bad_timestamp"),
+    Case("epoch_past_nanoseconds", body(timestamp=1e21), "bad_timestamp"),
+    Case("fraction_of_ten_digits", body(timestamp="2026-02-13T06:00:00.1234567891Z"),
+         "bad_timestamp"),
+    Case("leap_second", body(timestamp="2026-12-31T23:59:60Z"), "bad_timestamp"),
+    Case("hour_24", body(timestamp="2026-02-13T24:00:00Z"), "bad_timestamp"),
+    Case("basic_format", body(timestamp="20260213T060000Z"), "bad_timestamp"),
+    Case("comma_fraction", body(timestamp="2026-02-13T06:00:00,5Z"), "bad_timestamp"),
     Case("no_offset", body(timestamp="2026-02-13T06:00:00"), "bad_timestamp"),
     Case("date_only", body(timestamp="2026-02-13"), "bad_timestamp"),
     Case("not_a_date", body(timestamp="yesterday"), "bad_timestamp"),
@@ -150,9 +170,18 @@ CORPUS = [
     # what the decoder ignores, PredictionEvent checks
     Case("unknown_feature_object", body(features={"x": 1.5, "color": "red", "extra": {"a": 1}}),
          None, "documented: features outside the schema are ignored", documented=True),
-    Case("label_object", body(label={"a": 1}), None,
-         "documented: the decoder does not read label (no detector uses it yet)", documented=True),
     Case("null_segment_value", body(segments={"region": None}), None),
+    # scalars where a category goes: their canonical text
+    Case("decision_number", body(decision=1), None),
+    Case("decision_bool", body(decision=True), None),
+    Case("segment_value_number", body(segments={"region": 3}), None),
+    Case("segment_value_bool", body(segments={"region": False}), None),
+    Case("categorical_feature_as_number", body(features={"x": 1.5, "color": 3}), None),
+    Case("categorical_feature_as_float", body(features={"x": 1.5, "color": 2.0}), None),
+    Case("categorical_feature_as_bool", body(features={"x": 1.5, "color": True}), None),
+    Case("event_id_number", body(event_id=12345), None),
+    Case("label_string", body(label="fraud"), None),
+    Case("label_number", body(label=0.75), None),
 ]
 BAD = [c for c in CORPUS if c.reason is not None]
 VALID = [c for c in CORPUS if c.reason is None]
@@ -272,8 +301,8 @@ def test_a_batch_mixing_timestamp_forms_keeps_every_event() -> None:
 # -- fast path and slow path agree ----------------------------------------------------------
 def test_fast_and_slow_paths_give_identical_columns() -> None:
     """The good events of a batch decode to the same columns alone or with bad lines between them."""
-    good = goods(60)
-    positions = list(range(1000, 1060))
+    good = goods(150)
+    positions = list(range(1000, 1150))
     clean_batch, clean_dead, clean_d = decode(good, first_position=1000)
     assert clean_dead == []
     bad = [c.raw for c in BAD]
@@ -296,9 +325,10 @@ def test_a_clean_batch_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> N
     def fail(*_: Any) -> Any:
         raise AssertionError("slow path used for a clean batch")
     d = decoder()
-    monkeypatch.setattr(d, "_slow", fail)
+    monkeypatch.setattr(d, "_per_line", fail)
     batch, dead = d.decode(goods(50))
     assert (len(batch), dead) == (50, [])
+    assert (d.fast_batches, d.slow_batches) == (1, 0)
 
 
 def test_the_decoder_enforces_check_event() -> None:
@@ -460,10 +490,11 @@ def test_models_beyond_the_cap_are_dead_letters_never_merged() -> None:
 
 # -- schema inference ---------------------------------------------------------------------------
 def test_infer_schema_reads_numbers_as_numeric_strings_as_categorical_and_all_segment_keys() -> None:
-    """Zero-config: numeric and string features are told apart; mixed-type features are left out."""
+    """Zero-config: numbers are numeric; strings, booleans and mixtures categorical."""
     msgs = [body(features={"a": 1, "b": "x", "c": 1.5, "mixed": 1, "flag": True},
                  segments={"region": "n"}),
             body(features={"a": 2.5, "b": "y", "mixed": "one"}, segments={"tier": "gold"}),
             b"not json", body(model_id=...)]
     s = infer_schema(msgs)
-    assert (s.numeric, s.categorical, s.segments) == (("a", "c"), ("b",), ("region", "tier"))
+    assert (s.numeric, s.categorical, s.segments) == (
+        ("a", "c"), ("b", "mixed", "flag"), ("region", "tier"))
