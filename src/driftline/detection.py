@@ -43,12 +43,12 @@ class Detection:
     def monitors_declared(self, monitors: list[Monitor]) -> None:
         self.gauges = EngineGauges(tuple(m.name for m in monitors))
 
-    def close(self, windowing: WindowGroups[Monitor], final: bool, decoder: Decoder,
-              reference: Reference, totals: Totals) -> tuple[list[dict[str, Any]], int]:
+    def close(self, windowing: WindowGroups[Monitor], decoder: Decoder, reference: Reference,
+              totals: Totals) -> tuple[list[dict[str, Any]], int]:
         """Evaluate every window the watermark passed; the incident events and the count."""
         events: list[dict[str, Any]] = []
         closed = 0
-        for group, win in windowing.close_ready(final):
+        for group, win in windowing.close_ready():
             if group.spec.kind == "time":
                 # how stale a window's verdict is: wall clock at evaluation − window end
                 self.metrics.window_close_lag.observe(max(0.0, self.clock() - win.end))
@@ -59,7 +59,7 @@ class Detection:
         if default is not None and default.spec.kind == "time" \
                 and np.isfinite(default.windows.watermark):
             self.metrics.watermark.labels("*").set(default.windows.watermark)
-            self.metrics.last_event.labels("*").set(default.windows.max_key)
+            self.metrics.last_event.labels("*").set(default.windows.mark)
         if closed:  # incidents change only when a window closes
             self.gauges = EngineGauges(self.gauges.monitors, self.incidents.open_incidents(),
                                        self.gauges.statistics)

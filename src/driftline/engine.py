@@ -21,14 +21,16 @@ from typing import Any
 import numpy as np
 
 from driftline import coherence
-from driftline.config import Config, WindowSpec
+from driftline.config import Config, WindowSpec, parse_duration
 from driftline.decode import Batch, DeadLetter, Decoder, Schema
+from driftline.decode.contract import Contract
 from driftline.detection import Detection
 from driftline.errors import CheckpointError, ReferenceError_, StateError
 from driftline.incidents import IncidentManager
 from driftline.ingest import ingest
 from driftline.metrics import EngineGauges, Metrics
 from driftline.monitors import Monitor
+from driftline.prelude import RATE_SAMPLE, Prelude
 from driftline.reference import Reference, fit
 from driftline.startup import (
     compile_for,
@@ -41,7 +43,8 @@ from driftline.state import ENGINE_FORMAT, EngineState, EngineStateIdle, validat
 from driftline.totals import Totals
 from driftline.warmup import WarmUp
 from driftline.windows import Group, WindowGroups, Windows, auto_window
-from driftline.windows.frontier import MAX_FUTURE_SKEW, Frontier
+from driftline.windows.clock import Clock, Tick
+from driftline.windows.watermark import FUTURE
 
 STATE_FORMAT = ENGINE_FORMAT
 MEMORY = {"source": "memory"}  # positions of events handed over directly (tests, benchmarks)
@@ -84,12 +87,16 @@ class Engine:
         self.reference = reference
         self._reference_events = reference_events
         self.monitors: list[Monitor] = []
-        self.windowing: WindowGroups[Monitor] = WindowGroups(config.window.lateness)
+        self.windowing: WindowGroups[Monitor] = WindowGroups()
         self.detection = Detection(config, self.metrics, self.origin, self.config_hash, clock)
         self.warmup = WarmUp(config.reference.warmup_windows)
         self.totals = Totals()
-        self._count = 0  # running index of valid events, the key of count windows
-        self.frontier = Frontier()
+        self.clock: Clock | None = None  # keys and the watermark, once the window is known
+        i = config.input
+        inferring = schema is None and reference is None and reference_events is None and None in (
+            i.numeric_features, i.categorical_features, i.segment_keys)
+        self.prelude = Prelude(inferring, self._window_arg == "auto",
+                               Contract(None, i.fields, i.model_id, i.floor))
 
     @property
     def groups(self) -> dict[str, Group[Monitor]]:
@@ -145,19 +152,19 @@ class Engine:
             self.totals.overflow["monitor_overflow"] += len(left_out)
             self.metrics.overflow.labels("monitor_overflow").inc(len(left_out))
         self.windowing.assign(self.monitors)
-        for m in self.monitors:
-            self.metrics.declare_monitor(m.name)
-            for level, value in (("warning", m.warning), ("critical", m.critical)):
-                self.metrics.threshold.labels(m.name, "*", m.detector.name, m.cfg.signal, level,
-                                              m.direction).set(value)
+        self.metrics.declare_thresholds(self.monitors)
         self.detection.monitors_declared(self.monitors)
 
     def _make_windows(self, batch: Batch) -> None:
         arg = self._window_arg
-        spec = auto_window(batch.timestamp, self.config.window.target_events) if arg == "auto" \
-            else WindowSpec.parse(arg)
+        spec = auto_window(batch.timestamp[:RATE_SAMPLE], self.config.window.target_events) \
+            if arg == "auto" else WindowSpec.parse(arg)
         self.windowing.start(spec, self.config.window.hop)
         self.windowing.assign(self.monitors)
+        self.clock = Clock(spec.kind, self._lateness(spec))
+
+    def _lateness(self, spec: WindowSpec) -> float:
+        return parse_duration(self.config.window.lateness) if spec.kind == "time" else 0.0
 
     def prepare(self, messages: list[bytes]) -> None:
         """Set up decoder, monitors and (given reference events) the reference, without data."""
@@ -174,8 +181,36 @@ class Engine:
             return out
         pos = np.arange(len(messages)) if positions is None else np.asarray(positions)
         part = np.full(len(messages), -1) if partitions is None else np.asarray(partitions)
+        self.totals.read += len(messages)
         if self.decoder is None:
-            out.dead_letters += left_out_letters(self._start(messages), messages, pos, part)
+            self.prelude.add(messages, pos, part)
+            if self.prelude.ready:
+                self._begin(out)
+        else:
+            self._decode(messages, pos, part, out)
+        self._account(out, t0)
+        return out
+
+    def _begin(self, out: Output) -> None:
+        """The prelude is complete: decide schema and decoder, then decode what it held."""
+        messages, pos, part = self.prelude.take()
+        out.dead_letters += left_out_letters(self._start(messages), messages, pos, part)
+        if messages:
+            self._decode(messages, pos, part, out)
+
+    def _valid(self, batch: Batch) -> None:
+        assert self.decoder is not None
+        self.totals.valid += len(batch)
+        self.metrics.count_valid(batch, self.decoder)
+
+    def _account(self, out: Output, t0: float) -> None:
+        reasons = Counter(d.reason for d in out.dead_letters)
+        self.totals.invalid.update(reasons)
+        self.metrics.count_dead_letters(reasons)
+        self.metrics.batch_seconds.observe(time.perf_counter() - t0)
+
+    def _decode(self, messages: list[bytes], pos: np.ndarray, part: np.ndarray,
+                out: Output) -> None:
         assert self.decoder is not None
         overflowed = self.decoder.overflowed_events
         batch, dead = self.decoder.decode(messages, pos, part)
@@ -183,100 +218,84 @@ class Engine:
             n = self.decoder.overflowed_events - overflowed
             self.totals.overflow["cardinality_overflow"] += n
             self.metrics.overflow.labels("cardinality_overflow").inc(n)
-        self.totals.read += len(messages)
         out.dead_letters += dead
-        if not self.windowing and len(batch):
+        if self.clock is None and len(batch):
             self._make_windows(batch)
         if len(batch):
-            batch = self._drop_future(batch, messages, out)
             self._absorb(batch, messages, out)
-        reasons = Counter(d.reason for d in out.dead_letters)
-        self.totals.invalid.update(reasons)
-        self.metrics.count_dead_letters(reasons)
-        self.metrics.batch_seconds.observe(time.perf_counter() - t0)
-        return out
-
-    def _keys(self, batch: Batch) -> np.ndarray:
-        assert self.spec is not None
-        if self.spec.kind == "time":
-            return batch.timestamp
-        keys = np.arange(self._count, self._count + len(batch), dtype=np.float64)
-        self._count += len(batch)
-        return keys
-
-    def _drop_future(self, batch: Batch, messages: list[bytes], out: Output) -> Batch:
-        assert self.spec is not None
-        if self.spec.kind != "time":
-            return batch
-        future = self.frontier.future(batch.timestamp)
-        if not future.any():
-            return batch
-        self._dead(out, messages, batch, future, "bad_timestamp",
-                   f"more than {MAX_FUTURE_SKEW:.0f}s ahead of the stream")
-        return batch.take(~future)
-
-    @staticmethod
-    def _dead(out: Output, messages: list[bytes], batch: Batch, mask: np.ndarray, reason: str,
-              detail: str) -> None:
-        for i in np.flatnonzero(mask):
-            out.dead_letters.append(DeadLetter(messages[batch.rows[i]], reason, detail,
-                                               int(batch.positions[i]), int(batch.partitions[i])))
 
     def _absorb(self, batch: Batch, messages: list[bytes], out: Output) -> None:
-        keys = self._keys(batch)
+        """Event time (keys, the watermark), then the warm-up or the windows."""
+        assert self.clock is not None
+        tick = self.clock.tick(batch.timestamp)
+        if tick.future.any():
+            out.dead_letters += batch.dead_letters(
+                messages, tick.future, "bad_timestamp",
+                f"more than {FUTURE:.0f}s ahead of the stream's frontier")
+            batch, tick = batch.take(~tick.future), tick.take(~tick.future)
         if self.reference is None:
-            assert self.windows is not None and self.spec is not None
-            if self.warmup.add(batch, keys, self.windows, self.spec.kind == "count"):
-                self.finish_warmup(out)
-            return
-        # an event is accepted only if every window it belongs to is still open
-        late = self.windowing.late(keys)
+            batch, tick = self._warm(batch, tick, out)
+        if len(batch):
+            self._windowed(batch, tick, messages, out)
+
+    def _windowed(self, batch: Batch, tick: Tick, messages: list[bytes], out: Output) -> None:
+        """An event is accepted only if every window it belongs to was open when it came."""
+        late, slices = self.windowing.admit(tick.keys, tick.marks_before, tick.mark)
         if late.any():
             assert self.decoder is not None
-            self._dead(out, messages, batch, late, "late", "behind the watermark")
+            out.dead_letters += batch.dead_letters(messages, late, "late", "behind the watermark")
             self.totals.late += int(late.sum())
             self.metrics.count_events(batch.model[late], "late", self.decoder.models.names)
-            batch, keys = batch.take(~late), keys[~late]
-        self._accept(batch, keys, out)
+            batch, tick = batch.take(~late), tick.take(~late)
+        for a, b, mark in slices:
+            part = batch if (a, b) == (0, len(batch)) else batch.take(slice(a, b))
+            self._accept(part, tick.keys[a:b], mark, out)
+        if not len(batch):
+            self._accept(batch, tick.keys, tick.mark, out)
 
-    def _accept(self, batch: Batch, keys: np.ndarray, out: Output) -> None:
-        """Count, feed into panes and close what the watermark passed."""
-        self.totals.valid += len(batch)
-        self._count_valid(batch)
+    def _accept(self, batch: Batch, keys: np.ndarray, mark: float, out: Output) -> None:
+        """Count, feed into panes, then close what the watermark passed (``mark``)."""
+        self._valid(batch)
         if len(batch):
             assert self.decoder is not None and self.reference is not None
             for g in self.windowing:
                 ingest(g.windows, g.monitors, batch, keys, self.decoder, self.reference)
-            self.windowing.observe(float(keys.max()))
-        self._close(out, final=False)
-
-    def _count_valid(self, batch: Batch) -> None:
-        assert self.decoder is not None
-        self.metrics.count_events(batch.model, "valid", self.decoder.models.names)
-        self.metrics.count_segments(batch, self.decoder)
+        self.windowing.observe(mark)
+        self._close(out)
 
     # -- warm-up: the first window(s) become the reference ---------------------------
-    def finish_warmup(self, out: Output) -> None:
-        """Fit the reference from the warm-up events; replay the rest into panes."""
+    def _warm(self, batch: Batch, tick: Tick, out: Output) -> tuple[Batch, Tick]:
+        """Buffer the warm-up's part of a batch; past its end, fit and return the rest."""
+        assert self.windows is not None and self.clock is not None
+        if self.clock.start is not None:
+            self.warmup.begin(self.clock.start, self.windows)
+        cut = self.warmup.split(tick.marks_before)
+        head = slice(0, len(batch) if cut is None else cut)
+        self.warmup.add(batch.take(head), tick.keys[head])
+        if cut is None:
+            return batch.take(slice(0, 0)), tick.take(slice(0, 0))
+        self.finish_warmup(out, float(tick.marks_before[cut]) if cut < len(batch) else tick.mark)
+        return batch.take(slice(cut, None)), tick.take(slice(cut, None))
+
+    def finish_warmup(self, out: Output, mark: float) -> None:
+        """Fit the reference from the warm-up events; replay the rest into panes up to ``mark``."""
         if self.reference is not None or not self.warmup:
             return
         assert self.windows is not None and self.decoder is not None
-        allb, keys, cut = self.warmup.take(self.windows.hop)
+        allb, keys, cut = self.warmup.take(self.windows)
         ref_rows = keys < cut
         # windows before the cut are the reference; evaluation starts at the cut
         self.windowing.start_at(cut)
         self._compile(allb.take(ref_rows))
         self.reference = fit(allb.take(ref_rows), self.monitors, self.decoder, "warm-up")
-        self.totals.valid += int(ref_rows.sum())
-        self._count_valid(allb.take(ref_rows))
-        if (~ref_rows).any():
-            self._accept(allb.take(~ref_rows), keys[~ref_rows], out)
+        self._valid(allb.take(ref_rows))
+        self._accept(allb.take(~ref_rows), keys[~ref_rows], mark, out)
 
     # -- windows close: evaluate, judge, lifecycle ----------------------------------
-    def _close(self, out: Output, final: bool) -> None:
+    def _close(self, out: Output) -> None:
         assert self.decoder is not None and self.reference is not None
-        events, closed = self.detection.close(self.windowing, final, self.decoder,
-                                              self.reference, self.totals)
+        events, closed = self.detection.close(self.windowing, self.decoder, self.reference,
+                                              self.totals)
         out.incidents += events
         out.windows_closed += closed
 
@@ -284,15 +303,15 @@ class Engine:
     def snapshot(self) -> dict[str, Any]:
         """Everything needed to continue exactly where this engine is (JSON-serialisable)."""
         if self.decoder is None:
-            return {"format": STATE_FORMAT, "started": False}
+            return {"format": STATE_FORMAT, "started": False, "prelude": self.prelude.snapshot(),
+                    "totals": self.totals.snapshot()}
         return {
             "format": STATE_FORMAT, "started": True, "config_hash": self.config_hash,
             "decoder": self.decoder.snapshot(),
             "reference": self.reference.to_json() if self.reference else None,
             "windows": self.windowing.snapshot(),
             **self.detection.snapshot(),
-            "count": self._count,
-            "frontier": self.frontier.snapshot(),
+            "clock": None if self.clock is None else self.clock.snapshot(),
             "warmup": self.warmup.snapshot(),
             "totals": self.totals.snapshot(),
         }
@@ -308,7 +327,9 @@ class Engine:
             raise CheckpointError(f"unknown state format {got!r} (this driftline reads "
                                   f"{STATE_FORMAT}; see docs/kafka.md for the rebuild)")
         if snap.get("started") is False:
-            validated(EngineStateIdle, snap, "engine state")
+            idle = validated(EngineStateIdle, snap, "engine state")
+            self.prelude.restore(idle.prelude)
+            self.totals = Totals.restore(idle.totals)
             return
         s = validated(EngineState, snap, "engine state")
         if s.config_hash != self.config_hash:
@@ -327,23 +348,26 @@ class Engine:
         coherence.check(self.decoder, self.reference, self.monitors,
                         (g.windows for g in self.windowing))
         self.detection.restore(s.incidents, s.memory, self.monitors)
-        self._count = s.count
-        self.frontier.restore(s.frontier)
+        if s.clock is not None:
+            if self.spec is None:
+                raise StateError("engine state: a clock without windows")
+            self.clock = Clock.restored(s.clock, self.spec.kind, self._lateness(self.spec))
         self.warmup.restore(s.warmup)
         self.totals = Totals.restore(s.totals)
 
     # -- end of input ------------------------------------------------------------------
     def finish(self) -> Output:
         """The input has ended: close every complete window (no more data is coming)."""
+        t0 = time.perf_counter()
         out = Output()
-        if self.windows is None:
-            return out
-        if self.reference is None and self.warmup:
-            self.finish_warmup(out)
-        if self.reference is not None:
-            if self.spec is not None and self.spec.kind == "count":
-                # keys are event indices: every one below the count has arrived, so a
-                # window ending at the count is complete (its last key is count − 1)
-                self.windowing.observe(float(self._count))
-            self._close(out, final=True)
+        if self.decoder is None and len(self.prelude):
+            self._begin(out)
+        if self.clock is not None and self.windows is not None:
+            final = self.clock.final()
+            if self.reference is None and self.warmup:
+                self.finish_warmup(out, final)
+            if self.reference is not None:
+                self.windowing.observe(final)
+                self._close(out)
+        self._account(out, t0)
         return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -172,6 +173,14 @@ class Metrics:
             if reason != "late" and reason not in REPORTS:
                 self.invalid.labels(reason)
 
+    def declare_thresholds(self, monitors: Sequence[Any]) -> None:
+        """Each monitor's warning and critical thresholds, and its incident series at 0."""
+        for m in monitors:
+            self.declare_monitor(m.name)
+            for level, value in (("warning", m.warning), ("critical", m.critical)):
+                self.threshold.labels(m.name, "*", m.detector.name, m.cfg.signal, level,
+                                      m.direction).set(value)
+
     def declare_monitor(self, monitor: str) -> None:
         """Create a monitor's incident series at 0, so increase() sees the first event."""
         for kind in ("opened", "updated", "escalated", "resolved"):
@@ -221,6 +230,10 @@ class Metrics:
             if outcome == "valid" and name not in self._models:
                 self._models.add(name)
                 self.events.labels(name, "late")
+
+    def count_valid(self, batch: Batch, decoder: Decoder) -> None:
+        self.count_events(batch.model, "valid", decoder.models.names)
+        self.count_segments(batch, decoder)
 
     def count_segments(self, batch: Batch, decoder: Decoder) -> None:
         """Events per (model, segment key, segment label): one unique per key, a few incs."""

@@ -61,7 +61,6 @@ from driftline.totals import Totals
 
 LAG_EVERY = 5.0  # seconds between consumer lag/position updates
 INPUT_CHECK_EVERY = 10.0  # seconds between checks that the input topic is still the same
-PRIME_SECONDS = 10.0  # a new engine waits this long for batch_size events to infer its schema
 PENDING_RECORDS_MAX = 50_000  # commit early when this much output is waiting
 COMMIT_RETRY_SECONDS = 120.0  # keep retrying one commit through a broker outage this long
 FENCED_MAX = 3  # producer recreations within FENCED_WINDOW before giving up
@@ -82,8 +81,8 @@ class Part:
     dirty: bool = False  # state changed since the last commit
     incidents: list[dict[str, Any]] = field(default_factory=list)
     dead: list[Record] = field(default_factory=list)
-    held: list[PartitionBatch] = field(default_factory=list)  # waiting to start a new engine
-    held_since: float | None = None
+    #: keys of the messages a new engine holds in its prelude (their dead letters keep them)
+    prelude_keys: dict[int, bytes] = field(default_factory=dict)
     slot: str = "a"  # the changelog slot the next checkpoint goes to (they alternate)
     suppress_until: int | None = None  # output before this offset was published already
 
@@ -94,13 +93,11 @@ class Part:
 
     @property
     def warming(self) -> bool:
-        """Fitting its reference from the first windows (state = the raw events so far)."""
+        """In its prelude or fitting its reference from the first windows: its state is the
+        raw events so far, which the input topic keeps — nothing to checkpoint yet."""
         e = self.engine
-        return e.decoder is not None and e.reference is None and e.windows is not None
-
-    @property
-    def held_count(self) -> int:
-        return sum(len(b) for b in self.held)
+        return len(e.prelude) > 0 or (
+            e.decoder is not None and e.reference is None and e.windows is not None)
 
 
 @dataclass
@@ -195,7 +192,6 @@ class Sidecar:
                     self.request_stop("stop_when")
             if self._stop is not None:
                 self.log.info("stopping", reason=self._stop)
-                self._flush_held()
                 self.commit(deadline=self._shutdown_deadline())
         finally:
             self._close()
@@ -317,7 +313,6 @@ class Sidecar:
                 self.stats.first_message = now
             for p, pb in batches.items():
                 self._accept(p, pb, now)
-        self._prime_due(now)
         pending = sum(len(p.incidents) + len(p.dead) for p in self.parts.values()
                       if not p.warming)
         if now >= self._next_commit or pending >= PENDING_RECORDS_MAX:
@@ -338,39 +333,19 @@ class Sidecar:
         part = self.parts.get(p)
         if part is None:
             return  # a message of a partition no longer ours (fetched before a revoke)
-        if part.held:
-            pb = pb.after(int(part.held[-1].offsets[-1]) + 1)
-        elif part.next_offset is not None:
+        if part.next_offset is not None:
             pb = pb.after(part.next_offset)  # what a rewind re-reads, from before the seek
         if not len(pb):
             return
         self.stats.consumed += len(pb)
         if part.base_offset is None:
             part.base_offset = int(pb.offsets[0])
-        if part.engine.decoder is None:
-            # a new engine infers the schema (and an 'auto' window) from its first batch:
-            # give it a full one, as replay does, rather than whatever the first fetch held
-            part.held.append(pb)
-            if part.held_since is None:
-                part.held_since = now
-            if part.held_count >= self.batch_size:
-                self._release(part)
-            return
+        if part.engine.decoder is None:  # the engine holds its prelude: remember the keys
+            for offset, msg in zip(pb.offsets.tolist(), pb.messages, strict=True):
+                key = msg.key()
+                if isinstance(key, bytes):
+                    part.prelude_keys[offset] = key
         self._feed(part, pb)
-
-    def _release(self, part: Part) -> None:
-        if part.held:
-            held, part.held, part.held_since = part.held, [], None
-            self._feed(part, PartitionBatch.concat(held))
-
-    def _prime_due(self, now: float) -> None:
-        for part in self.parts.values():
-            if part.held_since is not None and now - part.held_since >= PRIME_SECONDS:
-                self._release(part)
-
-    def _flush_held(self) -> None:
-        for part in self.parts.values():
-            self._release(part)
 
     def _feed(self, part: Part, pb: PartitionBatch) -> None:
         if part.suppress_until is not None and int(pb.offsets[0]) < part.suppress_until:
@@ -397,10 +372,15 @@ class Sidecar:
         for ev in out.incidents:
             part.incidents.append(ev)
         topic = self.kcfg.dead_letter_topic
+        held = part.prelude_keys
         for d in out.dead_letters:
             key = pb.key_at(d.position) if pb is not None else None
+            if key is None:
+                key = held.get(d.position)  # a message the prelude held since an earlier batch
             part.dead.append(dead_letter_record(topic, d, self.topic, key,
                                                 self.dead_letter_max))
+        if part.engine.decoder is not None:
+            part.prelude_keys = {}
 
     def _brokers_reachable(self) -> bool:
         """No new events only means idle if the brokers answer (not during an outage)."""
@@ -419,11 +399,10 @@ class Sidecar:
 
     def _drain(self) -> bool:
         """Idle exit: the input has ended; close every complete window and commit it all."""
-        self._flush_held()
         for part in self.parts.values():
-            if part.engine.decoder is None:
-                continue
-            out = part.engine.finish()
+            if part.next_offset is None:
+                continue  # nothing read
+            out = part.engine.finish()  # also starts an engine still holding its prelude
             part.dirty = True
             self._collect(part, out, None)
         return self.commit()
@@ -585,7 +564,7 @@ class Sidecar:
         part.engine = self._engine(state)
         part.next_offset = part.base_offset if part.base_blob is not None else None
         part.dirty = False
-        part.incidents, part.dead, part.held, part.held_since = [], [], [], None
+        part.incidents, part.dead, part.prelude_keys = [], [], {}
 
     def _engine(self, state: dict[str, Any] | None) -> Engine:
         engine = Engine(self.config, reference=self.reference,
@@ -789,7 +768,7 @@ class Sidecar:
             part = self.parts.pop(p, None)
             self._forget_metrics(p)
             if ok and part is not None and part.base_blob is not None and not (
-                    part.dirty or part.held or part.incidents or part.dead):
+                    part.dirty or part.incidents or part.dead):
                 self.parked[p] = part
         self.log.info("partitions revoked", partitions=sorted(gone), committed=ok)
 

@@ -154,8 +154,7 @@ class PaneState(State):
 class WindowsState(State):
     hop: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     k: Annotated[int, Field(ge=1)]
-    lateness: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    max_key: Finite | None
+    mark: Finite | None
     last_closed: int | None
     first_pane: int | None
     panes: dict[str, PaneState]
@@ -198,6 +197,13 @@ class TrackState(State):
     opened: WindowRefState | None
     breaching_windows: Count
     windows_since_update: Count
+
+    @model_validator(mode="after")
+    def _open_has_its_facts(self) -> TrackState:
+        if (self.incident_id is None) != (self.opened is None) or (
+                self.incident_id is not None and self.severity is None):
+            raise ValueError("an open incident has an id, an opening window and a severity")
+        return self
 
 
 class TracksState(RootModel[dict[str, TrackState]]):
@@ -285,10 +291,6 @@ class WarmUpState(State):
         return self
 
 
-class FrontierState(State):
-    recent: list[Finite]
-
-
 # -- the reference profile and the engine ------------------------------------------------------
 REFERENCE_FORMAT = "driftline.reference/2"
 ENGINE_FORMAT = "driftline.state/2"
@@ -304,8 +306,12 @@ class ReferenceState(State):
 
 
 class EngineStateIdle(State):
+    """An engine still in its prelude: the messages it holds, and what it counted."""
+
     format: Literal["driftline.state/2"]
     started: Literal[False]
+    prelude: dict[str, Any]  # PreludeState
+    totals: dict[str, Any]  # TotalsState
 
 
 class EngineState(State):
@@ -319,7 +325,6 @@ class EngineState(State):
     windows: dict[str, Any]  # WindowGroupsState
     incidents: dict[str, Any]  # TrackState per key
     memory: dict[str, dict[str, Any]]  # each validated by its detector's restore_memory
-    count: Count
-    frontier: dict[str, Any]  # FrontierState
+    clock: dict[str, Any] | None  # ClockState
     warmup: dict[str, Any]  # WarmUpState
     totals: dict[str, Any]  # TotalsState

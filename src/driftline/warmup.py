@@ -1,8 +1,10 @@
 """Warm-up: without a reference profile, the first window(s) of the stream become the reference.
 
 Decoded columns (not objects) are buffered until the watermark passes the end of
-the warm-up, bounded at ``MAX_WARMUP_EVENTS``; then the reference is fitted from
-the events before the cut and the rest are replayed into panes.
+the warm-up — the first ``reference.warmup_windows`` windows after the stream's robust start
+(the clock's) — or until ``MAX_WARMUP_EVENTS`` are held; then the reference is fitted from
+the events before the cut and the rest are replayed into panes. Both ends are decided event
+by event (``split``), so the reference is the same whatever the batches are.
 """
 
 from __future__ import annotations
@@ -34,25 +36,34 @@ class WarmUp:
     def events(self) -> int:
         return sum(len(b) for b in self.batches)
 
-    def add(self, batch: Batch, keys: np.ndarray, w: Windows, count_keys: bool) -> bool:
-        """Buffer a batch; True once the warm-up is over (watermark past its end, or full)."""
+    def begin(self, start: float, w: Windows) -> None:
+        """The warm-up ends ``windows`` windows after the pane of ``start``."""
         if self.end is None:
-            # a robust start: one stray ancient timestamp must not become the whole reference
-            # (it still joins the reference, as every event before the cut does)
-            first = int(w.pane_ids(keys[:1])[0]) if count_keys \
-                else int(np.floor(float(np.quantile(keys, 0.01, method="lower")) / w.hop))
+            first = int(np.floor(start / w.hop))
             self.end = (first + w.k * self.windows) * w.hop
+
+    def split(self, marks_before: np.ndarray) -> int | None:
+        """The index of the first event after the warm-up in a batch, or None (all in it)."""
+        over = np.flatnonzero(marks_before >= self.end) if self.end is not None \
+            else np.empty(0, np.int64)
+        room = MAX_WARMUP_EVENTS - self.events
+        first = int(over[0]) if over.size else None
+        if room <= marks_before.size and (first is None or room < first):
+            return max(room, 0)
+        return first
+
+    def add(self, batch: Batch, keys: np.ndarray) -> None:
         self.batches.append(batch)
         self.keys.append(keys)
-        w.observe(float(keys.max()))
-        return w.watermark >= self.end or self.events >= MAX_WARMUP_EVENTS
 
-    def take(self, hop: float) -> tuple[Batch, np.ndarray, float]:
+    def take(self, w: Windows) -> tuple[Batch, np.ndarray, float]:
         """Every buffered event, its keys, and the cut: keys below it are the reference."""
-        assert self.end is not None
         batch, keys = Batch.concat(self.batches), np.concatenate(self.keys)
         self.batches, self.keys = [], []
-        cut = self.end
+        if self.end is None:  # a stream too short for a start: from its own keys
+            self.begin(float(np.quantile(keys, 0.01, method="lower")), w)
+        assert self.end is not None
+        cut, hop = self.end, w.hop
         if len(batch) >= MAX_WARMUP_EVENTS:  # bounded memory: the warm-up ends at the cap
             cut = float(np.floor(np.sort(keys)[MAX_WARMUP_EVENTS - 1] / hop) * hop) or cut
         return batch, keys, cut

@@ -33,14 +33,15 @@ MONITORS = [
 ]
 CONFIG = Config(monitors=MONITORS, window={"size": "60s"},
                 detection={"min_samples": 50, "min_reference": 20})
-TIMES = per_window(10, 150)
-MESSAGES = stream(TIMES[:900], seed=1) + stream(TIMES[900:], seed=2, shift=2.0)
+TIMES = per_window(20, 150)  # past the prelude (2,000 messages for a zero-config schema)
+MESSAGES = stream(TIMES[:2100], seed=1) + stream(TIMES[2100:], seed=2, shift=2.0)
+CUT = 2700
 
 
 @functools.cache
 def snapshot_json() -> str:
     engine = Engine(CONFIG)
-    engine.process(MESSAGES[:1200], np.arange(1200))
+    engine.process(MESSAGES[:CUT], np.arange(CUT))
     snap = engine.snapshot()
     assert snap["panes" if "panes" in snap else "windows"]["groups"]["default"]["windows"]["panes"]
     assert snap["incidents"] and snap["memory"]
@@ -54,7 +55,7 @@ def fresh_snapshot() -> dict[str, Any]:
 def continue_from(snap: dict[str, Any]) -> list[dict[str, Any]]:
     engine = Engine(CONFIG)
     engine.restore(snap)
-    out = engine.process(MESSAGES[1200:], np.arange(1200, len(MESSAGES))).incidents
+    out = engine.process(MESSAGES[CUT:], np.arange(CUT, len(MESSAGES))).incidents
     return out + engine.finish().incidents
 
 

@@ -53,9 +53,15 @@ class Batch:
                      categorical={k: fn(v) for k, v in self.categorical.items()},
                      segments={k: fn(v) for k, v in self.segments.items()})
 
-    def take(self, idx: IntArray | np.ndarray) -> Batch:
-        """Rows ``idx`` (indices or boolean mask) as a new batch."""
+    def take(self, idx: IntArray | np.ndarray | slice) -> Batch:
+        """Rows ``idx`` (indices, a boolean mask or a slice) as a new batch."""
         return self._map(lambda a: a[idx])
+
+    def dead_letters(self, messages: list[bytes], mask: np.ndarray, reason: str,
+                     detail: str) -> list[DeadLetter]:
+        """Dead letters for the rows of ``mask``, with the bytes of their messages."""
+        return [DeadLetter(messages[self.rows[i]], reason, detail, int(self.positions[i]),
+                           int(self.partitions[i])) for i in np.flatnonzero(mask)]
 
     @classmethod
     def concat(cls, batches: list[Batch]) -> Batch:

@@ -14,9 +14,10 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
-from driftline.config import MonitorWindow, WindowSpec, parse_duration
+from driftline.config import MonitorWindow, WindowSpec
 from driftline.errors import ConfigError
 from driftline.state import WindowGroupsState, validated
+from driftline.windows.clock import segments
 from driftline.windows.panes import ClosedWindow, Windows
 
 DEFAULT = "default"
@@ -45,7 +46,7 @@ class Group(Generic[M]):
     monitors: list[M] = field(default_factory=list)
 
 
-def make_group(key: str, spec: WindowSpec, hop_arg: str | int | None, lateness: str) -> Group[Any]:
+def make_group(key: str, spec: WindowSpec, hop_arg: str | int | None) -> Group[Any]:
     """A group of windows of ``spec`` sliding by ``hop_arg`` (None: tumbling)."""
     hop_spec = spec if hop_arg is None else WindowSpec.parse(hop_arg)
     if hop_spec.kind != spec.kind:
@@ -53,15 +54,13 @@ def make_group(key: str, spec: WindowSpec, hop_arg: str | int | None, lateness: 
     k = max(1, round(spec.size / hop_spec.size))
     if abs(k * hop_spec.size - spec.size) > 1e-9 * spec.size:
         raise ConfigError(f"window {key}: size {spec} must be a multiple of its hop")
-    late = parse_duration(lateness) if spec.kind == "time" else 0.0
-    return Group(key, spec, Windows(hop_spec.size, k, late))
+    return Group(key, spec, Windows(hop_spec.size, k))
 
 
 class WindowGroups(Generic[M]):
     """The default group and the per-monitor ones; created once the global window is known."""
 
-    def __init__(self, lateness: str) -> None:
-        self.lateness = lateness
+    def __init__(self) -> None:
         self.groups: dict[str, Group[M]] = {}
         self.cut: float | None = None  # first key evaluated after a warm-up
 
@@ -77,7 +76,7 @@ class WindowGroups(Generic[M]):
 
     def start(self, spec: WindowSpec, hop: str | int | None) -> None:
         """Create the default group for the global window ``spec``."""
-        self.groups[DEFAULT] = make_group(DEFAULT, spec, hop, self.lateness)
+        self.groups[DEFAULT] = make_group(DEFAULT, spec, hop)
 
     def assign(self, monitors: Sequence[M]) -> None:
         """Give every monitor its group, creating the groups of per-monitor windows."""
@@ -96,7 +95,7 @@ class WindowGroups(Generic[M]):
                 if spec.kind != default.spec.kind:
                     raise ConfigError(f"monitor {m.name}: its window must be of the same kind "
                                       f"({default.spec.kind}) as the global window")
-                g = make_group(key, spec, m.window.hop, self.lateness)
+                g = make_group(key, spec, m.window.hop)
                 if self.cut is not None:
                     g.windows.start_at(self.cut)
                 self.groups[key] = g
@@ -108,21 +107,31 @@ class WindowGroups(Generic[M]):
         for g in self.groups.values():
             g.windows.start_at(cut)
 
-    def late(self, keys: np.ndarray) -> np.ndarray:
-        """Events whose window, in some group, has closed already."""
+    def late(self, keys: np.ndarray, marks_before: np.ndarray) -> np.ndarray:
+        """Events whose window, in some group, had closed when they arrived."""
         late = np.zeros(keys.shape, bool)
         for g in self.groups.values():
-            late |= g.windows.late(g.windows.pane_ids(keys))
+            late |= g.windows.late(g.windows.pane_ids(keys), marks_before)
         return late
 
-    def observe(self, max_key: float) -> None:
-        for g in self.groups.values():
-            g.windows.observe(max_key)
+    def admit(self, keys: np.ndarray, marks_before: np.ndarray, mark: float,
+              ) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+        """Late events, and the slices of the others to feed and close in turn (``segments``,
+        with the late ones left out)."""
+        late = self.late(keys, marks_before)
+        hops = [g.windows.hop for g in self.groups.values()]
+        return late, segments(marks_before[~late], mark, hops)
 
-    def close_ready(self, final: bool) -> Iterator[tuple[Group[M], ClosedWindow]]:
+    def observe(self, mark: float) -> None:
         for g in self.groups.values():
-            for win in g.windows.close_ready(final=final):
-                yield g, win
+            g.windows.observe(mark)
+
+    def close_ready(self) -> list[tuple[Group[M], ClosedWindow]]:
+        """Every window the mark has passed, in every group, in the order of their ends — the
+        order they closed in as the mark advanced, whatever the batches were."""
+        closed = [(g, win) for g in self.groups.values() for win in g.windows.close_ready()]
+        order = {g.key: i for i, g in enumerate(self.groups.values())}
+        return sorted(closed, key=lambda gw: (gw[1].end, order[gw[0].key]))
 
     def snapshot(self) -> dict[str, Any]:
         return {"cut": self.cut,

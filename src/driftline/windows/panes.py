@@ -98,16 +98,20 @@ class ClosedWindow:
 
 
 class Windows:
-    """Panes by id, a watermark, and the windows that close as it advances."""
+    """Panes by id, the watermark, and the windows that close as it advances.
 
-    def __init__(self, hop: float, panes_per_window: int = 1, lateness: float = 0.0) -> None:
-        if hop <= 0 or panes_per_window < 1 or lateness < 0:
-            raise ValueError("hop > 0, panes_per_window >= 1, lateness >= 0")
+    The watermark (``mark``) is the clock's (``clock.py``): the engine observes it after each
+    batch, and asks, per event, whether the windows it belongs to had closed by the mark in
+    force when it arrived.
+    """
+
+    def __init__(self, hop: float, panes_per_window: int = 1) -> None:
+        if hop <= 0 or panes_per_window < 1:
+            raise ValueError("hop > 0, panes_per_window >= 1")
         self.hop = float(hop)
         self.k = int(panes_per_window)
-        self.lateness = float(lateness)
         self.panes: dict[int, Pane] = {}
-        self.max_key = -np.inf
+        self.mark = -np.inf
         self.last_closed: int | None = None  # index of the last closed window
         self.first_pane: float = np.inf
 
@@ -117,16 +121,23 @@ class Windows:
 
     @property
     def watermark(self) -> float:
-        return self.max_key - self.lateness
+        return self.mark
 
     def pane_ids(self, keys: FloatArray) -> IntArray:
         return np.floor(np.asarray(keys, np.float64) / self.hop).astype(np.int64)
 
-    def late(self, pane_ids: IntArray) -> np.ndarray:
-        """Events whose every window has closed already."""
-        if self.last_closed is None:
-            return np.zeros(pane_ids.shape, bool)
-        return pane_ids + self.k - 1 <= self.last_closed
+    def closed_through(self, marks: FloatArray) -> IntArray:
+        """Per mark, the index of the last window closed by it (or before it, by a cut)."""
+        with np.errstate(invalid="ignore"):
+            by_mark = np.where(np.isfinite(marks), np.floor(marks / self.hop) - 1, -np.inf)
+        floor = -np.inf if self.last_closed is None else self.last_closed
+        out: IntArray = np.maximum(by_mark, floor)
+        return out
+
+    def late(self, pane_ids: IntArray, marks_before: FloatArray) -> np.ndarray:
+        """Events whose every window had closed when they arrived."""
+        out: np.ndarray = pane_ids + self.k - 1 <= self.closed_through(marks_before)
+        return out
 
     def pane(self, pane_id: int) -> Pane:
         p = self.panes.get(pane_id)
@@ -135,13 +146,13 @@ class Windows:
             self.first_pane = min(self.first_pane, pane_id)
         return p
 
-    def observe(self, max_key: float) -> None:
-        self.max_key = max(self.max_key, float(max_key))
+    def observe(self, mark: float) -> None:
+        self.mark = max(self.mark, float(mark))
 
     def bounds(self, index: int) -> tuple[float, float]:
         return (index - self.k + 1) * self.hop, (index + 1) * self.hop
 
-    def close_ready(self, final: bool = False) -> Iterable[ClosedWindow]:
+    def close_ready(self) -> Iterable[ClosedWindow]:
         """Windows whose end the watermark has passed, in order.
 
         Only windows that contain at least one pane are produced: a gap in the
@@ -149,14 +160,9 @@ class Windows:
         iterate over years of them). Hopping windows that would start before
         the first pane of the stream are partial and skipped.
         """
-        if not self.panes:
+        if self.mark == -np.inf:
             return
-        if self.max_key == -np.inf:
-            return
-        # (e+1)·hop <= watermark; at the end of the input no more data is coming, so the
-        # lateness allowance is dropped, but the trailing incomplete window stays open.
-        mark = self.max_key if final else self.watermark
-        last = int(np.floor(mark / self.hop)) - 1
+        last = int(np.floor(self.mark / self.hop)) - 1  # (e+1)·hop <= mark
         first = -np.inf if self.last_closed is None else self.last_closed + 1
         candidates = sorted({p + j for p in self.panes for j in range(self.k)})
         for e in candidates:
@@ -178,8 +184,8 @@ class Windows:
             del self.panes[p]
 
     def snapshot(self) -> dict[str, Any]:
-        return {"hop": self.hop, "k": self.k, "lateness": self.lateness,
-                "max_key": None if self.max_key == -np.inf else self.max_key,
+        return {"hop": self.hop, "k": self.k,
+                "mark": None if self.mark == -np.inf else self.mark,
                 "last_closed": self.last_closed,
                 "first_pane": None if self.first_pane == np.inf else int(self.first_pane),
                 "panes": {str(p): pane.snapshot() for p, pane in self.panes.items()}}
@@ -190,8 +196,8 @@ class Windows:
 
     @classmethod
     def from_state(cls, s: WindowsState) -> Windows:
-        w = cls(s.hop, s.k, s.lateness)
-        w.max_key = -np.inf if s.max_key is None else s.max_key
+        w = cls(s.hop, s.k)
+        w.mark = -np.inf if s.mark is None else s.mark
         w.last_closed = s.last_closed
         w.first_pane = np.inf if s.first_pane is None else s.first_pane
         w.panes = {int(p): Pane.from_state(ps) for p, ps in s.panes.items()}
@@ -201,5 +207,4 @@ class Windows:
         """Evaluation starts at key ``cut`` (the end of a warm-up): nothing before it closes."""
         self.first_pane = int(np.floor(cut / self.hop))
         self.last_closed = self.first_pane - 1
-        self.max_key = -np.inf
         self.panes.clear()

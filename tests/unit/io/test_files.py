@@ -42,8 +42,9 @@ def test_a_200_mb_line_is_rejected_with_bounded_memory(tmp_path: Path) -> None:
     assert peak < 2 << 20
     (lines, numbers), = batches
     assert numbers.tolist() == [1, 2, 3, 4] and len(lines[1]) == 65537
-    out = Engine(Config(window={"size": "60s"})).process(lines, numbers)
-    assert [(d.reason, d.position) for d in out.dead_letters] == [("oversize", 2)]
+    engine = Engine(Config(window={"size": "60s"}))
+    dead = engine.process(lines, numbers).dead_letters + engine.finish().dead_letters
+    assert [(d.reason, d.position) for d in dead] == [("oversize", 2)]
 
 
 def test_3000_feature_names_in_the_first_batch_stay_bounded() -> None:

@@ -1,0 +1,126 @@
+"""Event-time progress that a few events cannot bend: the robust frontier and the watermark.
+
+Stream processors bound out-of-orderness with the *maximum* event time seen: Flink's
+``BoundedOutOfOrderness`` watermark is ``max − bound``, Kafka Streams' stream time is the
+maximum, Beam's Kafka source likewise. One event with a clock an hour ahead then moves the
+watermark an hour, and every on-time event after it is late. driftline follows the bulk of
+the stream instead:
+
+- events are taken in blocks of ``BLOCK`` (64) valid events, counted from the start of the
+  source — so the blocks, and everything decided per block, are the same whatever the
+  batches are;
+- the **frontier** is the median (``QUANTILE``) of the last ``SAMPLE`` (512) accepted event
+  times, recomputed after each block: fewer than half the recent events can never move it;
+- an event more than ``future`` (24 h) ahead of the frontier (the frontier of the recent
+  sample and its own block) is a bad timestamp; an event ahead by less is windowed at its
+  own time, without moving anything;
+- the **watermark** is ``frontier − lateness``, never moving back; a window closes once it
+  passes its end, and an event whose windows have all closed is late.
+
+Failure modes, by construction: if half or more of the recent events come from clocks that
+run ahead (or an input is not in time order), the frontier follows them; the watermark then
+trails the true bulk by up to ``SAMPLE / 2`` events plus the lateness, which only delays
+closing windows. At the end of the input the remaining complete windows close at the
+``FINAL_QUANTILE`` (0.99) of the recent sample, not its maximum: a stray event ahead does not
+close windows the bulk has not filled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from driftline.state import Count, Finite, State, validated
+
+BLOCK = 64
+SAMPLE = 512
+QUANTILE = 0.5
+FINAL_QUANTILE = 0.99
+FUTURE = 86_400.0
+
+
+class WatermarkState(State):
+    recent: list[Finite] = Field(max_length=SAMPLE)
+    seen: Count
+    mark: Finite | None
+    frontier: Finite | None
+    start: Finite | None
+
+
+def lower_quantile(values: np.ndarray, q: float) -> float:
+    """``np.quantile(values, q, method="lower")``, by one partition (this runs per block)."""
+    k = int(np.floor(q * (values.size - 1)))
+    return float(np.partition(values, k)[k])
+
+
+@dataclass(frozen=True)
+class Advance:
+    """What one batch did to event time: per event, too far ahead or not; per block, the
+    watermark in force before it and the number of events it holds."""
+
+    future: np.ndarray
+    marks_before: np.ndarray  # per event: the watermark when it arrived
+    mark: float  # after the batch
+
+
+class Watermark:
+    """The frontier and watermark of one source, advanced block by block."""
+
+    def __init__(self, lateness: float, future: float = FUTURE) -> None:
+        self.lateness = lateness
+        self.future_bound = future
+        self.recent = np.empty(0, np.float64)
+        self.seen = 0  # valid events so far: block boundaries are multiples of BLOCK
+        self.mark = -np.inf
+        self.frontier = -np.inf
+        self.start: float | None = None  # the first block's 1% quantile: where the stream starts
+
+    def advance(self, times: np.ndarray) -> Advance:
+        """Take a batch's valid event times, in order."""
+        n = times.size
+        future = np.zeros(n, bool)
+        before = np.empty(n, np.float64)
+        i = 0
+        while i < n:
+            j = min(n, i + BLOCK - self.seen % BLOCK)  # up to the next block boundary
+            block = times[i:j]
+            # the frontier, once the sample holds a block; before, the block itself counts
+            anchor = self.frontier if self.recent.size >= BLOCK else lower_quantile(
+                np.concatenate([self.recent, block]), QUANTILE)
+            far = block > anchor + self.future_bound
+            future[i:j] = far
+            before[i:j] = self.mark
+            self.recent = np.concatenate([self.recent, block[~far]])[-SAMPLE:]
+            self.seen += j - i
+            if self.seen % BLOCK == 0 and self.recent.size:
+                self._step()
+            i = j
+        return Advance(future, before, self.mark)
+
+    def _step(self) -> None:
+        if self.start is None:  # one stray ancient event must not be where the stream starts
+            self.start = lower_quantile(self.recent, 0.01)
+        self.frontier = lower_quantile(self.recent, QUANTILE)
+        self.mark = max(self.mark, self.frontier - self.lateness)
+
+    def final(self) -> float:
+        """The mark at the end of the input: no lateness, the bulk's high end."""
+        if not self.recent.size:
+            return self.mark
+        return max(self.mark, lower_quantile(self.recent, FINAL_QUANTILE))
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"recent": self.recent.tolist(), "seen": self.seen,
+                "mark": None if self.mark == -np.inf else self.mark,
+                "frontier": None if self.frontier == -np.inf else self.frontier,
+                "start": self.start}
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        s = validated(WatermarkState, snap, "watermark")
+        self.recent = np.asarray(s.recent, np.float64)
+        self.seen, self.mark = s.seen, -np.inf if s.mark is None else s.mark
+        self.frontier = -np.inf if s.frontier is None else s.frontier
+        self.start = s.start
