@@ -20,8 +20,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from driftline.errors import ConfigError
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
 def parse_duration(text: str | float | int) -> float:
@@ -32,6 +32,15 @@ def parse_duration(text: str | float | int) -> float:
     if not m:
         raise ValueError(f"not a duration: {text!r} (use e.g. 500ms, 30s, 15m, 1h)")
     return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def duration_text(seconds: float) -> str:
+    """900.0 → '15m', 2419200.0 → '28d': the largest unit that divides it (else seconds)."""
+    for unit in ("d", "h", "m", "s"):
+        n = seconds / _UNITS[unit]
+        if n >= 1 and n == int(n):
+            return f"{int(n)}{unit}"
+    return f"{seconds:g}s"
 
 
 class WindowSpec(BaseModel):
@@ -52,7 +61,7 @@ class WindowSpec(BaseModel):
         return cls(kind="time", size=parse_duration(value))
 
     def __str__(self) -> str:
-        return f"{int(self.size)} events" if self.kind == "count" else f"{self.size:g}s"
+        return f"{int(self.size)} events" if self.kind == "count" else duration_text(self.size)
 
 
 class _Strict(BaseModel):
@@ -136,7 +145,10 @@ class InputConfig(_Strict):
 class WindowConfig(_Strict):
     size: str | int = Field("auto", description="'15m', '1h', an event count, or 'auto'.")
     hop: str | int | None = Field(None, description="Hopping windows: the slide; None = tumbling.")
-    lateness: str = Field("30s", description="Allowed lateness behind the max event time seen.")
+    lateness: str = Field("30s", description="Allowed lateness behind the stream's frontier "
+                                             "(the median of its recent event times).")
+    max_ahead: str = Field("24h", description="Events further ahead of the frontier are bad "
+                                              "timestamps.")
     target_events: int = Field(5000, gt=0, description="'auto' sizes windows to hold this many.")
 
     @field_validator("size", "hop")
@@ -146,9 +158,9 @@ class WindowConfig(_Strict):
             WindowSpec.parse(v)
         return v
 
-    @field_validator("lateness")
+    @field_validator("lateness", "max_ahead")
     @classmethod
-    def _lateness(cls, v: str) -> str:
+    def _duration(cls, v: str) -> str:
         parse_duration(v)
         return v
 

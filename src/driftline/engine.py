@@ -21,16 +21,17 @@ from typing import Any
 import numpy as np
 
 from driftline import coherence
-from driftline.config import Config, WindowSpec, parse_duration
+from driftline.config import Config, WindowSpec
 from driftline.decode import Batch, DeadLetter, Decoder, Schema
 from driftline.decode.contract import Contract
 from driftline.detection import Detection
 from driftline.errors import CheckpointError, ReferenceError_, StateError
+from driftline.eventtime import EventTime
 from driftline.incidents import IncidentManager
 from driftline.ingest import ingest
 from driftline.metrics import EngineGauges, Metrics
 from driftline.monitors import Monitor
-from driftline.prelude import RATE_SAMPLE, Prelude
+from driftline.prelude import Prelude
 from driftline.reference import Reference, fit
 from driftline.startup import (
     compile_for,
@@ -42,9 +43,8 @@ from driftline.startup import (
 from driftline.state import ENGINE_FORMAT, EngineState, EngineStateIdle, validated
 from driftline.totals import Totals
 from driftline.warmup import WarmUp
-from driftline.windows import Group, WindowGroups, Windows, auto_window
-from driftline.windows.clock import Clock, Tick
-from driftline.windows.watermark import FUTURE
+from driftline.windows import Group, WindowGroups, Windows
+from driftline.windows.clock import Tick
 
 STATE_FORMAT = ENGINE_FORMAT
 MEMORY = {"source": "memory"}  # positions of events handed over directly (tests, benchmarks)
@@ -91,7 +91,7 @@ class Engine:
         self.detection = Detection(config, self.metrics, self.origin, self.config_hash, clock)
         self.warmup = WarmUp(config.reference.warmup_windows)
         self.totals = Totals()
-        self.clock: Clock | None = None  # keys and the watermark, once the window is known
+        self.time = EventTime(config.window, self._window_arg)  # the window and its clock
         i = config.input
         inferring = schema is None and reference is None and reference_events is None and None in (
             i.numeric_features, i.categorical_features, i.segment_keys)
@@ -156,15 +156,8 @@ class Engine:
         self.detection.monitors_declared(self.monitors)
 
     def _make_windows(self, batch: Batch) -> None:
-        arg = self._window_arg
-        spec = auto_window(batch.timestamp[:RATE_SAMPLE], self.config.window.target_events) \
-            if arg == "auto" else WindowSpec.parse(arg)
-        self.windowing.start(spec, self.config.window.hop)
+        self.windowing.start(self.time.choose(batch.timestamp), self.config.window.hop)
         self.windowing.assign(self.monitors)
-        self.clock = Clock(spec.kind, self._lateness(spec))
-
-    def _lateness(self, spec: WindowSpec) -> float:
-        return parse_duration(self.config.window.lateness) if spec.kind == "time" else 0.0
 
     def prepare(self, messages: list[bytes]) -> None:
         """Set up decoder, monitors and (given reference events) the reference, without data."""
@@ -219,39 +212,34 @@ class Engine:
             self.totals.overflow["cardinality_overflow"] += n
             self.metrics.overflow.labels("cardinality_overflow").inc(n)
         out.dead_letters += dead
-        if self.clock is None and len(batch):
+        if self.time.clock is None and len(batch):
             self._make_windows(batch)
         if len(batch):
             self._absorb(batch, messages, out)
 
     def _absorb(self, batch: Batch, messages: list[bytes], out: Output) -> None:
-        """Event time (keys, the watermark), then the warm-up or the windows."""
-        assert self.clock is not None
-        tick = self.clock.tick(batch.timestamp)
-        if tick.future.any():
-            out.dead_letters += batch.dead_letters(
-                messages, tick.future, "bad_timestamp",
-                f"more than {FUTURE:.0f}s ahead of the stream's frontier")
-            batch, tick = batch.take(~tick.future), tick.take(~tick.future)
+        """Event time (keys, the watermark; too far ahead, late), then warm-up or windows."""
+        assert self.decoder is not None
+        timed = self.time.sort(batch, messages, self.windowing)
+        out.dead_letters += timed.dead_letters
+        if timed.late_models.size:
+            self.totals.late += timed.late_models.size
+            self.metrics.count_events(timed.late_models, "late", self.decoder.models.names)
+        self.totals.ahead += timed.ahead
+        batch, tick = timed.batch, timed.tick
         if self.reference is None:
             batch, tick = self._warm(batch, tick, out)
-        if len(batch):
-            self._windowed(batch, tick, messages, out)
+        if self.reference is not None:
+            self._windowed(batch, tick, out)
 
-    def _windowed(self, batch: Batch, tick: Tick, messages: list[bytes], out: Output) -> None:
-        """An event is accepted only if every window it belongs to was open when it came."""
-        late, slices = self.windowing.admit(tick.keys, tick.marks_before, tick.mark)
-        if late.any():
-            assert self.decoder is not None
-            out.dead_letters += batch.dead_letters(messages, late, "late", "behind the watermark")
-            self.totals.late += int(late.sum())
-            self.metrics.count_events(batch.model[late], "late", self.decoder.models.names)
-            batch, tick = batch.take(~late), tick.take(~late)
-        for a, b, mark in slices:
+    def _windowed(self, batch: Batch, tick: Tick, out: Output) -> None:
+        """Each slice is fed, then the windows its closing mark passed close: an event reaches
+        only windows that were open when it came."""
+        if not len(batch):  # all late, or the warm-up took them: the mark still moved
+            self._accept(batch, tick.keys, tick.mark, out)
+        for a, b, mark in self.windowing.slices(tick.marks_before, tick.mark):
             part = batch if (a, b) == (0, len(batch)) else batch.take(slice(a, b))
             self._accept(part, tick.keys[a:b], mark, out)
-        if not len(batch):
-            self._accept(batch, tick.keys, tick.mark, out)
 
     def _accept(self, batch: Batch, keys: np.ndarray, mark: float, out: Output) -> None:
         """Count, feed into panes, then close what the watermark passed (``mark``)."""
@@ -266,9 +254,10 @@ class Engine:
     # -- warm-up: the first window(s) become the reference ---------------------------
     def _warm(self, batch: Batch, tick: Tick, out: Output) -> tuple[Batch, Tick]:
         """Buffer the warm-up's part of a batch; past its end, fit and return the rest."""
-        assert self.windows is not None and self.clock is not None
-        if self.clock.start is not None:
-            self.warmup.begin(self.clock.start, self.windows)
+        clock = self.time.clock
+        assert self.windows is not None and clock is not None
+        if clock.start is not None:
+            self.warmup.begin(clock.start, self.windows)
         cut = self.warmup.split(tick.marks_before)
         head = slice(0, len(batch) if cut is None else cut)
         self.warmup.add(batch.take(head), tick.keys[head])
@@ -311,7 +300,7 @@ class Engine:
             "reference": self.reference.to_json() if self.reference else None,
             "windows": self.windowing.snapshot(),
             **self.detection.snapshot(),
-            "clock": None if self.clock is None else self.clock.snapshot(),
+            "time": self.time.snapshot(),
             "warmup": self.warmup.snapshot(),
             "totals": self.totals.snapshot(),
         }
@@ -348,10 +337,10 @@ class Engine:
         coherence.check(self.decoder, self.reference, self.monitors,
                         (g.windows for g in self.windowing))
         self.detection.restore(s.incidents, s.memory, self.monitors)
-        if s.clock is not None:
+        if s.time is not None:
             if self.spec is None:
                 raise StateError("engine state: a clock without windows")
-            self.clock = Clock.restored(s.clock, self.spec.kind, self._lateness(self.spec))
+            self.time.restore(s.time, self.spec)
         self.warmup.restore(s.warmup)
         self.totals = Totals.restore(s.totals)
 
@@ -362,8 +351,8 @@ class Engine:
         out = Output()
         if self.decoder is None and len(self.prelude):
             self._begin(out)
-        if self.clock is not None and self.windows is not None:
-            final = self.clock.final()
+        if self.time.clock is not None and self.windows is not None:
+            final = self.time.clock.final()
             if self.reference is None and self.warmup:
                 self.finish_warmup(out, final)
             if self.reference is not None:

@@ -21,22 +21,18 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from driftline.config import MonitorConfig
 from driftline.detectors.base import Evaluation
 from driftline.events import IncidentEvent
 from driftline.state import TracksState, validated
+from driftline.timestamps import iso
 from driftline.triage import SEVERITY_RANK, triage
 
 
 def _hash(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:24]
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,7 @@ class TotalsState(State):
     read: Count
     valid: Count
     late: Count
+    ahead: Count = 0
     invalid: dict[str, Count]
     windows: Count
     incidents: dict[str, Count]
@@ -325,6 +326,6 @@ class EngineState(State):
     windows: dict[str, Any]  # WindowGroupsState
     incidents: dict[str, Any]  # TrackState per key
     memory: dict[str, dict[str, Any]]  # each validated by its detector's restore_memory
-    clock: dict[str, Any] | None  # ClockState
+    time: dict[str, Any] | None  # EventTimeState
     warmup: dict[str, Any]  # WarmUpState
     totals: dict[str, Any]  # TotalsState

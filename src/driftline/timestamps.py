@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 DEFAULT_FLOOR = 946_684_800.0  # 2000-01-01T00:00:00Z
@@ -80,3 +80,8 @@ def parse_timestamp(v: Any, floor: float = DEFAULT_FLOOR) -> float | None:
     else:
         return None
     return t if t is not None and t >= floor else None
+
+
+def iso(ts: float) -> str:
+    """Epoch seconds as RFC 3339 in UTC, to the millisecond: ``2026-02-13T06:00:00.000Z``."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

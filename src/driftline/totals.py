@@ -18,6 +18,7 @@ class Totals:
     read: int = 0
     valid: int = 0
     late: int = 0
+    ahead: int = 0  # bad timestamps for being beyond max_ahead of the frontier
     invalid: Counter[str] = field(default_factory=Counter)  # dead letters by reason
     windows: int = 0
     #: (event type, detector, severity) → incident events
@@ -28,13 +29,14 @@ class Totals:
 
     def __add__(self, other: Totals) -> Totals:
         return Totals(self.read + other.read, self.valid + other.valid, self.late + other.late,
-                      self.invalid + other.invalid, self.windows + other.windows,
+                      self.ahead + other.ahead, self.invalid + other.invalid, self.windows + other.windows,
                       self.incidents + other.incidents, self.overflow + other.overflow)
 
     def events_summary(self) -> dict[str, Any]:
         return {"read": self.read, "valid": self.valid,
                 "invalid": sum(n for r, n in self.invalid.items() if r not in NOT_INVALID),
-                "late": self.late, "invalid_by_reason": dict(sorted(self.invalid.items())),
+                "late": self.late, "beyond_max_ahead": self.ahead,
+                "invalid_by_reason": dict(sorted(self.invalid.items())),
                 "overflow": dict(sorted(self.overflow.items()))}
 
     def incidents_summary(self) -> dict[str, dict[str, int]]:
@@ -46,7 +48,7 @@ class Totals:
         return out
 
     def snapshot(self) -> dict[str, Any]:
-        return {"read": self.read, "valid": self.valid, "late": self.late,
+        return {"read": self.read, "valid": self.valid, "late": self.late, "ahead": self.ahead,
                 "invalid": dict(self.invalid), "windows": self.windows,
                 "incidents": {":".join(k): n for k, n in self.incidents.items()},
                 "overflow": dict(self.overflow)}
@@ -58,5 +60,5 @@ class Totals:
         for key, n in s.incidents.items():
             kind, detector, severity = key.split(":")
             incidents[(kind, detector, severity)] = n
-        return cls(s.read, s.valid, s.late, Counter(s.invalid), s.windows, incidents,
+        return cls(s.read, s.valid, s.late, s.ahead, Counter(s.invalid), s.windows, incidents,
                    Counter(s.overflow))

@@ -61,7 +61,7 @@ class WarmUp:
         batch, keys = Batch.concat(self.batches), np.concatenate(self.keys)
         self.batches, self.keys = [], []
         if self.end is None:  # a stream too short for a start: from its own keys
-            self.begin(float(np.quantile(keys, 0.01, method="lower")), w)
+            self.begin(float(np.quantile(keys, 0.5, method="lower")), w)
         assert self.end is not None
         cut, hop = self.end, w.hop
         if len(batch) >= MAX_WARMUP_EVENTS:  # bounded memory: the warm-up ends at the cap

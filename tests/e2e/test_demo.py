@@ -21,7 +21,7 @@ import pytest
 
 from driftline.demo import Scenario
 from driftline.events import IncidentEvent
-from driftline.incidents import iso
+from driftline.timestamps import iso
 
 SCENARIO = Scenario()
 WINDOW = 300.0

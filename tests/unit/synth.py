@@ -80,3 +80,14 @@ def run_engine(engine: Any, batches: Iterable[list[bytes]]) -> list[dict[str, An
         offset += len(batch)
     events += engine.finish().incidents
     return events
+
+
+def rounded(value: Any) -> Any:
+    """Incident events with floats to 9 significant digits (summation order aside)."""
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    return value

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from driftline.cli import main
-from driftline.config import Config, WindowSpec, load_config, parse_duration
+from driftline.config import Config, WindowSpec, duration_text, load_config, parse_duration
 from driftline.errors import ConfigError
 
 ROOT = Path(__file__).parents[2]
@@ -160,13 +160,22 @@ def test_a_missing_file_is_an_error_exit(tmp_path: Path, capsys: pytest.CaptureF
 
 @pytest.mark.parametrize(("text", "seconds"), [
     ("500ms", 0.5), ("30s", 30.0), ("15m", 900.0), ("1h", 3600.0), ("1.5h", 5400.0),
-    ("2d", 172800.0), (" 5m ", 300.0), (90, 90.0)])
+    ("2d", 172800.0), ("4w", 2419200.0), (" 5m ", 300.0), (90, 90.0)])
 def test_durations(text: str | int, seconds: float) -> None:
-    """Durations read as seconds: ms, s, m, h, d; plain numbers are seconds."""
+    """Durations read as seconds: ms, s, m, h, d, w; plain numbers are seconds."""
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["5 minutes", "m5", "", "-5m", "5w"])
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0.5, "0.5s"), (30.0, "30s"), (900.0, "15m"), (5400.0, "90m"), (86400.0, "1d"),
+    (2419200.0, "28d"), (90.5, "90.5s")])
+def test_durations_print_in_the_largest_unit_that_divides_them(seconds: float, text: str) -> None:
+    """A window of 28 days reads '28d', not '2.4192e+06s'; the text parses back."""
+    assert duration_text(seconds) == text
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["5 minutes", "m5", "", "-5m", "5y"])
 def test_invalid_durations(text: str) -> None:
     """Anything else is refused."""
     with pytest.raises(ValueError):
@@ -178,6 +187,6 @@ def test_window_specs() -> None:
     assert WindowSpec.parse("5000") == WindowSpec(kind="count", size=5000)
     assert WindowSpec.parse(200) == WindowSpec(kind="count", size=200)
     assert WindowSpec.parse("15m") == WindowSpec(kind="time", size=900)
-    assert str(WindowSpec.parse("15m")) == "900s" and str(WindowSpec.parse(5)) == "5 events"
+    assert str(WindowSpec.parse("15m")) == "15m" and str(WindowSpec.parse(5)) == "5 events"
     with pytest.raises(ValueError):
         WindowSpec.parse(0)

@@ -17,14 +17,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from synth import T0, event, record_findings, run_engine, split, stream
+from synth import T0, event, record_findings, rounded, run_engine, split, stream
 
 from driftline import demo
 from driftline.cli.summary import summarize
 from driftline.config import Config, load_config
 from driftline.engine import Engine
 from driftline.judge import benjamini_hochberg
-from driftline.windows import NICE_SECONDS, auto_window
 
 DEMO_CONFIG = Path(__file__).parents[2] / "configs" / "demo.yaml"
 SHORT = demo.Scenario(windows=18, warmup=4, region_start=5, region_ramp=2, region_end=10,
@@ -56,17 +55,6 @@ def same_statistics(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
     return len(a) == len(b) and all(
         x[:-1] == y[:-1] and math.isclose(x[-1], y[-1], rel_tol=1e-9, abs_tol=1e-12)
         for x, y in zip(a, b, strict=True))
-
-
-def rounded(value: Any) -> Any:
-    """Incident events with floats to 9 significant digits (summation order aside)."""
-    if isinstance(value, dict):
-        return {k: rounded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rounded(v) for v in value]
-    if isinstance(value, float):
-        return float(f"{value:.9g}")
-    return value
 
 
 # -- merging panes is processing the concatenation -------------------------------------------
@@ -156,30 +144,6 @@ def test_the_last_complete_count_window_is_evaluated_at_the_end(n: int) -> None:
 
 
 # -- window size ----------------------------------------------------------------------------------
-@given(rate=st.floats(0.01, 1000), target=st.integers(100, 50_000), n=st.integers(50, 400),
-       start=st.floats(1e9, 2e9))
-@settings(max_examples=200, deadline=None)
-def test_auto_window_holds_about_the_target_number_of_events(rate: float, target: int, n: int,
-                                                             start: float) -> None:
-    """'auto' picks the nice duration nearest (in ratio) to target events at the observed rate."""
-    ts = start + np.arange(n) / rate
-    spec = auto_window(ts, target)
-    assert spec.kind == "time" and spec.size in NICE_SECONDS
-    ideal = target / rate
-    if NICE_SECONDS[0] <= ideal <= NICE_SECONDS[-1]:
-        widest = math.sqrt(2.5) * (1 + 1e-9)  # 2 s → 5 s is the widest step of NICE_SECONDS
-        assert 1 / widest <= spec.size * rate / target <= widest
-    best = min(NICE_SECONDS, key=lambda s: abs(math.log(s / ideal)))
-    assert math.isclose(math.log(spec.size / ideal), math.log(best / ideal), abs_tol=1e-6)
-
-
-def test_auto_window_without_a_time_span_counts_events() -> None:
-    """Events that all share one timestamp (or a single event) get a count window of the target."""
-    for ts in (np.full(100, T0), np.array([T0]), np.array([T0, np.nan, np.inf])):
-        spec = auto_window(ts, 5000)
-        assert (spec.kind, spec.size) == ("count", 5000.0)
-
-
 def test_auto_window_on_the_demo_stream_is_five_minutes() -> None:
     """The demo's ~5,000 events per 5 minutes give a 5-minute window for the default target."""
     engine = Engine(Config())
@@ -256,7 +220,7 @@ def test_zero_config_preset_names_the_drifted_signal_and_segment() -> None:
 
 
 def _iso(ts: float) -> str:
-    from driftline.incidents import iso
+    from driftline.timestamps import iso
     return iso(ts)
 
 
@@ -285,7 +249,7 @@ def test_a_segment_flood_is_processed_counted_and_reported_but_not_invalid() -> 
 
 def test_a_count_window_incident_is_dated_by_its_last_event() -> None:
     """A count window's CloudEvent ``time`` is the event time of its last event, not 1970."""
-    from driftline.incidents import iso
+    from driftline.timestamps import iso
 
     times = [T0 + i for i in range(6000)]
     messages = stream(times[:3000], seed=1) + stream(times[3000:], seed=2, shift=2.0)

@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK = 0
+EXIT_UNORDERED = 5  # the input is not in time order: most of it could not be judged
+#: more late events than this share of the on-time and late ones: not a few stragglers
+UNORDERED_SHARE = 0.01
+UNORDERED_MIN = 10
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -48,7 +52,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
         Path(args.summary_out).write_text(json.dumps(summary, indent=2) + "\n")
     if not args.quiet:
         print(json.dumps(summary, indent=2), file=sys.stderr)
-    return EXIT_OK
+    return _time_order(engine.totals.late, engine.totals.valid, engine.config.window.lateness)
+
+
+def _time_order(late: int, valid: int, lateness: str) -> int:
+    """A file far from time order loses its events as late: that is a failed replay."""
+    seen = late + valid
+    if late < UNORDERED_MIN or late <= UNORDERED_SHARE * seen:
+        return EXIT_OK
+    print(f"driftline: error: the input is not in time order: {late:,} of {seen:,} events "
+          f"({late / seen:.0%}) came after the watermark had passed their windows and were not "
+          f"judged. Sort the file by event time, or allow more lateness (window.lateness, now "
+          f"{lateness}).", file=sys.stderr)
+    return EXIT_UNORDERED
 
 
 def add_parser(sub: Any) -> None:

@@ -12,6 +12,7 @@ def summarize(engine: Engine, elapsed: float) -> dict[str, Any]:
     return {
         "events": t.events_summary(),
         "window": str(engine.spec) if engine.spec else None,
+        "time": engine.time.summary(engine.spec),
         "windows_closed": t.windows,
         "incidents": t.incidents_summary(),
         "reference_id": engine.reference.id if engine.reference else None,

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from driftline.config import WindowConfig, WindowSpec, parse_duration
 from driftline.errors import StateError
 from driftline.state import Count, State, validated
-from driftline.windows.watermark import Watermark
+from driftline.windows.watermark import FUTURE, Watermark
 
 
 class ClockState(State):
@@ -42,10 +43,16 @@ class Tick:
 class Clock:
     """Keys and progress of one source, decided event by event (never by batch)."""
 
-    def __init__(self, kind: str, lateness: float) -> None:
+    def __init__(self, kind: str, lateness: float, max_ahead: float = FUTURE) -> None:
         self.kind = kind
         self.count = 0
-        self.watermark = Watermark(lateness) if kind == "time" else None
+        self.watermark = Watermark(lateness, max_ahead) if kind == "time" else None
+
+    @classmethod
+    def of(cls, spec: WindowSpec, window: WindowConfig) -> Clock:
+        """The clock of a window group's windows, with the config's lateness and bound."""
+        lateness = parse_duration(window.lateness) if spec.kind == "time" else 0.0
+        return cls(spec.kind, lateness, parse_duration(window.max_ahead))
 
     def tick(self, times: np.ndarray) -> Tick:
         if self.watermark is None:
@@ -66,7 +73,7 @@ class Clock:
 
     @property
     def start(self) -> float | None:
-        """The robust start of the stream (the first block's low end), once known."""
+        """The robust start of the stream (the first block's median), once known."""
         if self.watermark is None:
             return 0.0
         return self.watermark.start
@@ -74,12 +81,6 @@ class Clock:
     def snapshot(self) -> dict[str, Any]:
         return {"kind": self.kind, "count": self.count,
                 "watermark": None if self.watermark is None else self.watermark.snapshot()}
-
-    @classmethod
-    def restored(cls, snap: dict[str, Any], kind: str, lateness: float) -> Clock:
-        clock = cls(kind, lateness)
-        clock.restore(snap)
-        return clock
 
     def restore(self, snap: dict[str, Any]) -> None:
         s = validated(ClockState, snap, "clock")

@@ -114,13 +114,9 @@ class WindowGroups(Generic[M]):
             late |= g.windows.late(g.windows.pane_ids(keys), marks_before)
         return late
 
-    def admit(self, keys: np.ndarray, marks_before: np.ndarray, mark: float,
-              ) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
-        """Late events, and the slices of the others to feed and close in turn (``segments``,
-        with the late ones left out)."""
-        late = self.late(keys, marks_before)
-        hops = [g.windows.hop for g in self.groups.values()]
-        return late, segments(marks_before[~late], mark, hops)
+    def slices(self, marks_before: np.ndarray, mark: float) -> list[tuple[int, int, float]]:
+        """A batch's slices to feed and close in turn (``segments``, over every group's hop)."""
+        return segments(marks_before, mark, [g.windows.hop for g in self.groups.values()])
 
     def observe(self, mark: float) -> None:
         for g in self.groups.values():

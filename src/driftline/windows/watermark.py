@@ -9,20 +9,23 @@ the stream instead:
 - events are taken in blocks of ``BLOCK`` (64) valid events, counted from the start of the
   source — so the blocks, and everything decided per block, are the same whatever the
   batches are;
-- the **frontier** is the median (``QUANTILE``) of the last ``SAMPLE`` (512) accepted event
-  times, recomputed after each block: fewer than half the recent events can never move it;
-- an event more than ``future`` (24 h) ahead of the frontier (the frontier of the recent
-  sample and its own block) is a bad timestamp; an event ahead by less is windowed at its
-  own time, without moving anything;
+- the **frontier** is the median (``QUANTILE``) of the last ``SAMPLE`` (512) event times,
+  recomputed after each block: fewer than half the recent events can never move it;
+- an event more than ``max_ahead`` (24 h) ahead of the **anchor** — the ``ANCHOR`` (0.99)
+  quantile of the recent times and its own block's — is a bad timestamp: a stray 2099 is one
+  of the top 1%, a stream resuming after a long pause fills its own block and is accepted
+  at once. An event ahead by less is windowed at its own time, without moving anything;
 - the **watermark** is ``frontier − lateness``, never moving back; a window closes once it
   passes its end, and an event whose windows have all closed is late.
 
 Failure modes, by construction: if half or more of the recent events come from clocks that
-run ahead (or an input is not in time order), the frontier follows them; the watermark then
-trails the true bulk by up to ``SAMPLE / 2`` events plus the lateness, which only delays
-closing windows. At the end of the input the remaining complete windows close at the
-``FINAL_QUANTILE`` (0.99) of the recent sample, not its maximum: a stray event ahead does not
-close windows the bulk has not filled.
+run ahead (or an input is not in time order), the frontier follows them. The watermark
+trails the newest events by about ``SAMPLE / 2`` events plus the lateness (at 150 events a
+day, under two days; at 20 a second, 13 s), which only delays closing windows. After a pause
+longer than ``max_ahead`` the first events of the block that ends it (at most 1% of a
+block) are bad timestamps. At the end of the input the remaining complete windows close at
+the ``FINAL_QUANTILE`` (0.99) of the recent sample, not its maximum: a stray event ahead does
+not close windows the bulk has not filled.
 """
 
 from __future__ import annotations
@@ -38,8 +41,9 @@ from driftline.state import Count, Finite, State, validated
 BLOCK = 64
 SAMPLE = 512
 QUANTILE = 0.5
+ANCHOR = 0.99
 FINAL_QUANTILE = 0.99
-FUTURE = 86_400.0
+FUTURE = 86_400.0  # the default max_ahead
 
 
 class WatermarkState(State):
@@ -76,7 +80,7 @@ class Watermark:
         self.seen = 0  # valid events so far: block boundaries are multiples of BLOCK
         self.mark = -np.inf
         self.frontier = -np.inf
-        self.start: float | None = None  # the first block's 1% quantile: where the stream starts
+        self.start: float | None = None  # the first block's median: where the stream starts
 
     def advance(self, times: np.ndarray) -> Advance:
         """Take a batch's valid event times, in order."""
@@ -87,23 +91,20 @@ class Watermark:
         while i < n:
             j = min(n, i + BLOCK - self.seen % BLOCK)  # up to the next block boundary
             block = times[i:j]
-            # the frontier, once the sample holds a block; before, the block itself counts
-            anchor = self.frontier if self.recent.size >= BLOCK else lower_quantile(
-                np.concatenate([self.recent, block]), QUANTILE)
-            far = block > anchor + self.future_bound
-            future[i:j] = far
+            sample = np.concatenate([self.recent, block])
+            future[i:j] = block > lower_quantile(sample, ANCHOR) + self.future_bound
             before[i:j] = self.mark
-            self.recent = np.concatenate([self.recent, block[~far]])[-SAMPLE:]
+            self.recent = sample[-SAMPLE:]
             self.seen += j - i
-            if self.seen % BLOCK == 0 and self.recent.size:
+            if self.seen % BLOCK == 0:
                 self._step()
             i = j
         return Advance(future, before, self.mark)
 
     def _step(self) -> None:
-        if self.start is None:  # one stray ancient event must not be where the stream starts
-            self.start = lower_quantile(self.recent, 0.01)
         self.frontier = lower_quantile(self.recent, QUANTILE)
+        if self.start is None:  # one stray early event must not be where the stream starts
+            self.start = self.frontier
         self.mark = max(self.mark, self.frontier - self.lateness)
 
     def final(self) -> float:
