@@ -1,4 +1,5 @@
-"""Command line: demo, replay, reference build, check-config, schemas, run, produce-demo."""
+"""Command line: demo, replay, reference build, check-config, schemas, run, produce-demo,
+explain, incident, review."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 
 from driftline import __version__
-from driftline.cli import config, demo, kafka, reference, replay
+from driftline.cli import config, demo, explain, incident, kafka, reference, replay
 from driftline.errors import DriftlineError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -23,6 +24,8 @@ def parser() -> argparse.ArgumentParser:
     reference.add_parser(sub)
     config.add_parsers(sub)
     kafka.add_parsers(sub)
+    explain.add_parser(sub)
+    incident.add_parser(sub)
     return p
 
 
