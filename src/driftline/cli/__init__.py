@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from driftline import __version__
-from driftline.cli import config, demo, explain, incident, kafka, reference, replay
+from driftline.cli import config, demo, explain, incident, kafka, reference, replay, review
 from driftline.errors import DriftlineError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -26,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
     kafka.add_parsers(sub)
     explain.add_parser(sub)
     incident.add_parser(sub)
+    review.add_parser(sub)
     return p
 
 
