@@ -8,7 +8,7 @@ import sys
 
 from driftline import __version__
 from driftline.cli import config, demo, explain, incident, kafka, reference, replay, review
-from driftline.errors import DriftlineError
+from driftline.errors import DriftlineError, UsageError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -37,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     configure(args.log_level)
     try:
         return int(args.func(args))
+    except UsageError as exc:
+        print(f"driftline {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (DriftlineError, OSError) as exc:  # OSError: a file named on the command line
         get_logger().error("failed", error=str(exc), command=args.command)
         print(f"driftline: error: {exc}", file=sys.stderr)

@@ -2,7 +2,8 @@
 
 Exit codes: 0 reproduced; 3 recomputed but different (the difference is printed and in
 explain.json); 4 the cited events are gone (a file shorter or changed, Kafka retention);
-1 an error (a missing or corrupt file, an unknown incident); 2 a usage error.
+1 an error (a missing or corrupt file, an unknown incident); 2 a usage error (a flag the
+incident needs is missing: --input for a file incident, the incidents' file or topic).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def config_of(args: argparse.Namespace) -> Any:
 
 def stream_of(args: argparse.Namespace) -> Any:
     """The incident stream the command line names (a file, or a topic with --bootstrap)."""
-    from driftline.investigate.wiring import Stream, UsageError
+    from driftline.errors import UsageError
+    from driftline.investigate.wiring import Stream
 
     if args.incidents is not None:
         return Stream(path=args.incidents)

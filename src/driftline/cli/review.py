@@ -66,7 +66,7 @@ def _explanation(path: str | None) -> dict[str, Any] | None:
 def cmd_review(args: argparse.Namespace) -> int:
     from driftline import __version__
     from driftline.config import parse_duration
-    from driftline.errors import DriftlineError
+    from driftline.errors import DriftlineError, UsageError
     from driftline.investigate import review, review_md
     from driftline.investigate.history import find
 
@@ -77,7 +77,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.period is not None:
         if args.incident_id is not None:
-            raise DriftlineError("give an INCIDENT_ID or --period, not both")
+            raise UsageError("give an INCIDENT_ID or --period, not both")
         try:
             days = parse_duration(args.period)
         except ValueError as exc:
@@ -90,7 +90,7 @@ def cmd_review(args: argparse.Namespace) -> int:
               f"{out / 'period-review.md'}")
         return EXIT_OK
     if args.incident_id is None:
-        raise DriftlineError("give an INCIDENT_ID, or --period 30d")
+        raise UsageError("give an INCIDENT_ID, or --period 30d")
     h = find(histories, args.incident_id, stream.where)
     if not h.known:
         raise DriftlineError(f"{stream.where} holds only actions of {h.incident_id}")

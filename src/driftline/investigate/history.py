@@ -118,14 +118,20 @@ class IncidentHistory:
 
     @property
     def status(self) -> str:
-        """closed > resolved > acknowledged > open: what a person needs to know first."""
+        """closed > resolved > acknowledged > open: what a person needs to know first.
+
+        'unknown': only actions, no detection event (e.g. a replay with another config gave
+        the incidents other ids; the actions are kept, their incident is not in the stream).
+        """
+        if not self.detection:
+            return "unknown"
         if self.action("closed") is not None:
             return "closed"
         if self.detection_status == "resolved":
             return "resolved"
         if self.action("acknowledged") is not None:
             return "acknowledged"
-        return "open" if self.detection else "unknown"
+        return "open"
 
     def state(self) -> dict[str, Any]:
         """The incident's current state as plain data (what ``incident show`` prints)."""

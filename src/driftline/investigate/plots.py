@@ -89,7 +89,8 @@ def series_png(points: Sequence[SeriesPoint], warning: float | None, critical: f
     ax.set_ylabel(statistic)
     ax.set_title(f"{statistic} per window (filled: cited windows, exact; hollow: around them)",
                  fontsize=10)
-    ax.legend(fontsize=8, loc="best")
+    if warning is not None or critical is not None:
+        ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     return _png(fig)
 

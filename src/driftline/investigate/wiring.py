@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from driftline.config import Config
-from driftline.errors import DriftlineError
+from driftline.errors import SourceError, UsageError
 from driftline.investigate import rebuild, sources, streams
 from driftline.investigate.explain import Reader
 from driftline.investigate.history import IncidentHistory, fold, window_end, window_start
 from driftline.io.files import file_origin, read_batches
-
-
-class UsageError(DriftlineError):
-    """The command line does not say enough to read what the incident cites."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +61,8 @@ class Source:
             if input_path is None:
                 raise UsageError(f"the incident cites lines of {position.get('path') or 'stdin'}"
                                  ": pass that file (--input)")
+            if not Path(input_path).is_file():
+                raise SourceError(f"{input_path}: cannot read the events: no such file")
             return cls("file", config, path=input_path, batch_size=batch_size or 10_000)
         if kind == "kafka":
             topic = input_topic or position.get("topic")
