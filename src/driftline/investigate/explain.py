@@ -30,6 +30,9 @@ from driftline.investigate.sources import Events, EventsGone
 from driftline.investigate.summary import summary
 from driftline.investigate.views import distribution, finite, segment_rows
 
+SEQUENTIAL = ("this detector decides with a change detector whose memory spans every window "
+              "since the warm-up: values are recomputed, the judgement of windows the incident "
+              "does not cite is not (their level is left empty)")
 #: (lo, hi, (cited first, cited last)) → the events at those positions
 Reader = Callable[[int, int, tuple[int, int]], Events]
 
@@ -163,6 +166,7 @@ def explain(history: IncidentHistory, ctx: Context) -> Explanation:
         versions={"window": sorted(ctx.setup.decoder.versions.names[v] for v in win.pane.versions),
                   "reference": list(ctx.setup.reference.decoder.get("versions", {})
                                     .get("names", []))},
+        notes=[SEQUENTIAL] if f_open is not None and f_open.evaluation.verdict is not None else [],
         inputs=ctx.inputs.model_copy(update={"events": {
             **ctx.inputs.events, "read": [int(events.positions[0]), int(events.positions[-1])]
             if len(events.messages) else None}}),
@@ -209,11 +213,17 @@ def _series(history: IncidentHistory, ctx: Context, m: Any, d: Decoded, shape: S
             continue
         f = matching(r.findings, m.name, first["model_id"], first["segment"])
         ev = f.evaluation if f is not None else None
+        level = f.level if f is not None else None
+        if ev is not None and ev.verdict is not None:
+            # a sequential detector's verdict rests on its memory since the warm-up: only the
+            # cited windows' judgement is known (the incident's), the others' is not recomputed
+            kinds = by_window.get(e, [])
+            level = None if not kinds else 0 if kinds == ["resolved"] else max(1, m.level(ev.value))
         out.append(SeriesPoint(
             index=e, start=_key(start, shape.kind), end=_key(end, shape.kind),
             value=float(ev.value) if ev is not None and math.isfinite(ev.value) else None,
             p_value=ev.p_value if ev is not None else None,
-            q_value=f.q_value if f is not None else None, level=f.level if f is not None else None,
+            q_value=f.q_value if f is not None else None, level=level,
             n_current=ev.n_current if ev is not None else None, exact=r.exact,
             cited=by_window.get(e, [])))
     return out

@@ -103,7 +103,7 @@ def suggestions(h: IncidentHistory, series: Sequence[Mapping[str, Any]],
               and window_end({"end": p["end"], "kind": kind}) < window_end(opened)]
     if warning is not None:
         missed = [p for p in before if beyond(p["value"], warning, direction)
-                  and (p.get("level") or 0) == 0]
+                  and p.get("level") == 0]
         if missed:
             out.append(Suggestion(
                 kind="window", monitor=monitor,

@@ -108,5 +108,6 @@ class Explanation(_Model):
     versions: dict[str, list[str]] = Field(default_factory=dict,
                                            description="window: in the opening window; "
                                                        "reference: in the reference's vocabulary.")
+    notes: list[str] = Field(default_factory=list, description="What was not recomputed, and why.")
     inputs: Inputs
     summary: str

@@ -110,6 +110,7 @@ def _reproduction(ex: Explanation) -> str:
               ("config hash (cited / used)", f"{i.config_hash_cited} / {i.config_hash_used}"),
               ("driftline", i.driftline_version)]
     reason = f'<p class="bad">{escape(ex.reason)}</p>' if ex.reason else ""
+    reason += "".join(f'<p class="muted">{escape(n)}</p>' for n in ex.notes)
     return ("<h2>Reproduction</h2>" + reason
             + (_table(["event", "quantity", "cited", "recomputed", ""], rows) if rows else "")
             + _table(["input", ""], inputs))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from demo_files import Run, demo_windows, replay, write_stream
+from demo_files import CREEP, Run, demo_windows, replay, write_stream
+
+from driftline import demo
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +36,14 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory, windows: list[list[b
     ref = write_stream(d / "reference.jsonl", windows[:4])
     return replay(write_stream(d / "events.jsonl", windows[4:]), d / "incidents.jsonl",
                   reference=ref)
+
+
+@pytest.fixture(scope="session")
+def creep_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """A stream whose only failure is the score creep (the gradual detector's, with memory)."""
+    d = tmp_path_factory.mktemp("creep")
+    return replay(write_stream(d / "events.jsonl", [ms for _, ms in demo.stream(7, CREEP)]),
+                  d / "incidents.jsonl")
 
 
 @pytest.fixture

@@ -25,6 +25,10 @@ CONFIG = ROOT / "configs" / "demo.yaml"
 SCENARIO = demo.Scenario(windows=12, warmup=4, region_start=5, region_ramp=2, region_end=9,
                          unit_start=9, unit_end=11, creep_start=40)
 
+# the creep alone: PageHinkley needs a dozen clean windows before it to open an incident
+CREEP = demo.Scenario(windows=28, warmup=4, region_start=99, region_end=99, unit_start=99,
+                      unit_end=99, creep_start=16)
+
 
 @dataclass
 class Run:

@@ -130,3 +130,19 @@ def test_gone_keeps_the_incidents_own_account(warmup_run: Run) -> None:
     assert ex.outcome == "events_gone" and not ex.reproduced and ex.value_recomputed is None
     assert [p.value for p in ex.series] == [e["data"]["value"] for e in h.detection]
     assert "cannot be read back" in ex.summary
+
+
+def test_a_sequential_detectors_judgement_is_the_incidents_for_cited_windows_only(
+        creep_run: Run) -> None:
+    """Gradual drift: values recomputed everywhere; levels only where the incident cites a window."""
+    h = creep_run.opened("score-creep")
+    ex = explain.explain(h, context(creep_run, h))
+    assert ex.outcome == "reproduced", ex.reason and ex.notes
+    for p in ex.series:
+        f = engine_value(creep_run, "score-creep", {}, window_end({"end": p.end}))
+        assert f is not None and p.value == f.evaluation.value
+        if p.cited:
+            assert p.level == (0 if p.cited == ["resolved"] else f.level)
+        else:
+            assert p.level is None
+    assert not any(c.quantity == "judged" for c in ex.checks)
