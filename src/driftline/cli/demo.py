@@ -112,7 +112,8 @@ def add_parser(sub: Any) -> None:
     d = sub.add_parser("demo", help="run the embedded demo stream (no Kafka needed)")
     d.add_argument("--config", help="config (default: the packaged demo.yaml)")
     d.add_argument("--incidents-out", help="write incidents as CloudEvents JSON lines")
-    d.add_argument("--events-out", help="also write the generated events as JSON lines")
+    d.add_argument("--events-out", help="also write the generated events as JSON lines; "
+                   "incidents then cite its lines, so driftline explain can re-read them")
     d.add_argument("--metrics-port", type=int, default=9108, help="0 picks a free port")
     d.add_argument("--metrics-addr", default="127.0.0.1")
     d.add_argument("--seed", type=int, default=7)
