@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import shlex
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,19 @@ import pytest
 
 from driftline import demo
 from driftline.cli import main
+from driftline.logging import configure
 
 ROOT = Path(__file__).parents[3]
 CONFIG = str(ROOT / "configs" / "demo.yaml")
 SCENARIO = dict(windows=12, warmup=4, region_start=5, region_ramp=2, region_end=9, unit_start=9,
                 unit_end=11, creep_start=40)
+
+
+@pytest.fixture(autouse=True)
+def _logs_to_the_real_stderr() -> Iterator[None]:
+    """main() points structlog at sys.stderr, here capsys's: point it back once that is closed."""
+    yield
+    configure("info")
 
 
 @pytest.fixture(scope="module")
