@@ -49,6 +49,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raise HistoryError(f"{stream.where} holds only actions of {history.incident_id}, no "
                            "detection event to explain")
     data = history.first["data"]
+    if not data["source_positions"]:
+        raise HistoryError(f"{history.incident_id} cites no source positions to re-read")
     source = wiring.Source.of(config, data["source_positions"][0], args.input, args.input_topic,
                               args.batch_size)
     inputs = Inputs(incidents=stream.where, events=source.describe,

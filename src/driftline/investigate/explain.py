@@ -29,6 +29,7 @@ from driftline.investigate.recompute import (
 from driftline.investigate.sources import Events, EventsGone
 from driftline.investigate.summary import summary
 from driftline.investigate.views import distribution, finite, segment_rows
+from driftline.monitors import Monitor
 
 SEQUENTIAL = ("this detector decides with a change detector whose memory spans every window "
               "since the warm-up: values are recomputed, the judgement of windows the incident "
@@ -192,7 +193,7 @@ def _why(ch: Check) -> str:
     return f"{ch.quantity} of the {ch.event_type} window: cited {ch.cited}, recomputed {ch.recomputed}"
 
 
-def _series(history: IncidentHistory, ctx: Context, m: Any, d: Decoded, shape: Shape,
+def _series(history: IncidentHistory, ctx: Context, m: Monitor, d: Decoded, shape: Shape,
             results: dict[int, WindowResult], cited: list[Cited]) -> list[SeriesPoint]:
     first = history.first["data"]
     by_window: dict[int, list[str]] = {}
