@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need and that pip cannot bring: Java/Maven are on the
-# machine; Prometheus (and promtool) come from Debian's package `prometheus`.
+# machine; Prometheus (and promtool) come from Debian's package `prometheus`; the headless
+# browser that renders `driftline explain`'s report in tests/e2e from Debian's `chromium`.
 set -euo pipefail
 if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
@@ -11,6 +12,16 @@ if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2
     (systemctl stop prometheus 2>/dev/null || service prometheus stop 2>/dev/null || true) >/dev/null
   else
     echo "prometheus/promtool missing: run 'sudo apt-get install prometheus'" >&2
+    exit 1
+  fi
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "chromium missing: run 'sudo apt-get install chromium'" >&2
     exit 1
   fi
 fi

@@ -29,3 +29,7 @@ class StateError(DriftlineError):
 
 class CheckpointError(StateError):
     """State could not be saved or restored consistently."""
+
+
+class UsageError(DriftlineError):
+    """The command line does not say enough to do what it asks (exit code 2, as argparse's)."""

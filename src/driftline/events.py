@@ -156,3 +156,44 @@ class IncidentEvent(BaseModel):
     time: str
     datacontenttype: Literal["application/json"] = "application/json"
     data: IncidentData
+
+
+ActionKind = Literal["acknowledged", "annotated", "closed"]
+
+
+class Principal(BaseModel):
+    """Who recorded an action, as the system knows them (besides what ``by`` states)."""
+
+    kind: Literal["os_user", "sasl"] = Field(
+        description="'sasl': the Kafka SASL username the action was produced with; else the OS user.")
+    name: str
+
+
+class ActionData(BaseModel):
+    """The ``data`` of an action on an incident: a person acknowledged, annotated or closed it."""
+
+    incident_id: str
+    action: ActionKind
+    by: str = Field(description="Who acted, as stated on the command line (--by).")
+    principal: Principal
+    at: str = Field(description="The stated time of the action (RFC 3339, UTC).")
+    note: str | None = None
+    root_cause: str | None = None
+    actions: list[str] = Field(default_factory=list, description="Actions taken (--actions).")
+    false_alarm: bool = Field(False, description="A close that says the incident was no incident.")
+
+
+class ActionEvent(BaseModel):
+    """CloudEvents 1.0, structured JSON mode: a human action on an incident.
+
+    Actions change an incident's status (acknowledged, closed), never detection's lifecycle.
+    """
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(description="Deterministic: hash(incident id, action, actor, stated time).")
+    source: str
+    type: str = Field(pattern=r"^io\.driftline\.incident\.(acknowledged|annotated|closed)$")
+    subject: str = Field(description="The incident id.")
+    time: str
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: ActionData

@@ -1,4 +1,5 @@
-"""Command line: demo, replay, reference build, check-config, schemas, run, produce-demo."""
+"""Command line: demo, replay, reference build, check-config, schemas, run, produce-demo,
+explain, incident, review."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import argparse
 import sys
 
 from driftline import __version__
-from driftline.cli import config, demo, kafka, reference, replay
-from driftline.errors import DriftlineError
+from driftline.cli import config, demo, explain, incident, kafka, reference, replay, review
+from driftline.errors import DriftlineError, UsageError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -23,6 +24,9 @@ def parser() -> argparse.ArgumentParser:
     reference.add_parser(sub)
     config.add_parsers(sub)
     kafka.add_parsers(sub)
+    explain.add_parser(sub)
+    incident.add_parser(sub)
+    review.add_parser(sub)
     return p
 
 
@@ -33,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     configure(args.log_level)
     try:
         return int(args.func(args))
+    except UsageError as exc:
+        print(f"driftline {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except (DriftlineError, OSError) as exc:  # OSError: a file named on the command line
         get_logger().error("failed", error=str(exc), command=args.command)
         print(f"driftline: error: {exc}", file=sys.stderr)

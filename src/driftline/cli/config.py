@@ -26,14 +26,22 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_schemas(args: argparse.Namespace) -> int:
+def schema_models() -> list[tuple[str, Any]]:
+    """(file stem, pydantic model) of every published JSON Schema."""
     from driftline.config import Config
-    from driftline.events import IncidentEvent, PredictionEvent
+    from driftline.events import ActionEvent, IncidentEvent, PredictionEvent
+    from driftline.investigate.models import Explanation
+    from driftline.investigate.review_models import PeriodReview, Review
 
+    return [("prediction-event", PredictionEvent), ("incident-event", IncidentEvent),
+            ("action-event", ActionEvent), ("config", Config), ("explain", Explanation),
+            ("review", Review), ("period-review", PeriodReview)]
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for name, model in (("prediction-event", PredictionEvent), ("incident-event", IncidentEvent),
-                        ("config", Config)):
+    for name, model in schema_models():
         path = out / f"{name}.schema.json"
         path.write_text(json.dumps(model.model_json_schema(), indent=2) + "\n")
         print(path)

@@ -21,14 +21,21 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from driftline.config import load_config
     from driftline.console import incident_line
     from driftline.engine import Engine, Output
-    from driftline.io.files import JsonLinesSink, dead_letter_record, file_origin, read_batches
+    from driftline.io.files import (
+        IncidentFileSink,
+        JsonLinesSink,
+        dead_letter_record,
+        file_origin,
+        read_batches,
+    )
     from driftline.reference import load_reference
 
     config = load_config(args.config)
     reference, ref_events = load_reference(args.reference, config.input.max_message_bytes)
     engine = Engine(config, reference=reference, reference_events=ref_events, window=args.window,
                     origin=file_origin(args.input))
-    incidents = JsonLinesSink(args.incidents_out)
+    # rewrites the file's detection events; actions recorded on incidents are kept
+    incidents = IncidentFileSink(args.incidents_out)
     dead = JsonLinesSink(args.dead_letter_out)
     show = not args.quiet and args.incidents_out is None
     t0 = time.perf_counter()
@@ -73,7 +80,8 @@ def add_parser(sub: Any) -> None:
     r.add_argument("--config")
     r.add_argument("--reference", help="reference profile (reference build) or JSON-lines events")
     r.add_argument("--window", help="window: a duration (15m) or an event count (5000)")
-    r.add_argument("--incidents-out")
+    r.add_argument("--incidents-out", help="incident CloudEvents (JSON lines); detection events "
+                   "of an earlier run are replaced, recorded actions (incident ack|note|close) kept")
     r.add_argument("--summary-out")
     r.add_argument("--dead-letter-out")
     r.add_argument("--batch-size", type=int, default=10_000)

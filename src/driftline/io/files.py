@@ -1,12 +1,16 @@
 """File sources and sinks: JSON-lines in, incidents and dead letters out.
 
 A file source yields batches of raw lines with their 1-based line numbers, so an
-incident's ``source_positions`` name the exact lines to replay (``sed -n A,Bp``).
+incident's ``source_positions`` name the exact lines to replay (``sed -n A,Bp``). An incident
+file keeps the actions people recorded on its incidents when a run rewrites it
+(``IncidentFileSink``).
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,6 +123,60 @@ class JsonLinesSink:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
+
+#: CloudEvent types of people's actions on incidents (``driftline incident ack|note|close``)
+ACTION_TYPES = frozenset(f"io.driftline.incident.{k}" for k in ("acknowledged", "annotated", "closed"))
+
+
+def is_action_line(line: bytes) -> bool:
+    """Whether a line of an incident file is an action CloudEvent (kept across replays)."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(obj, dict) and obj.get("type") in ACTION_TYPES
+
+
+class IncidentFileSink(JsonLinesSink):
+    """An incident file that a run rewrites: its detection events go, recorded actions stay.
+
+    ``replay`` and ``demo`` write the detection events of one run; people's actions
+    (``driftline incident ack|note|close``) are appended to the same file and must survive
+    the next replay. On open, under an exclusive ``flock`` (the lock the incident commands
+    take to append), the action lines are read, the file is truncated and they are written
+    back first, verbatim; every later write appends under the lock.
+    """
+
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = path
+        self._fh = None
+        self.kept = 0
+        if path is None:
+            return
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path, "a+b")  # noqa: SIM115 - closed in close()
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.seek(0)
+            kept = [line for line in fh.read().splitlines() if is_action_line(line)]
+            fh.truncate(0)
+            fh.write(b"".join(line + b"\n" for line in kept))
+            fh.flush()
+            os.fsync(fh.fileno())
+            self.kept = len(kept)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+        self._fh = fh
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        if self._fh is None or not records:
+            return
+        fcntl.flock(self._fh, fcntl.LOCK_EX)
+        try:
+            super().write(records)
+        finally:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
 
 
 def dead_letter_record(d: DeadLetter, source: str = "file") -> dict[str, Any]:

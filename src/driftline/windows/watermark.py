@@ -24,8 +24,11 @@ trails the newest events by about ``SAMPLE / 2`` events plus the lateness (at 15
 day, under two days; at 20 a second, 13 s), which only delays closing windows. After a pause
 longer than ``max_ahead`` the first events of the block that ends it (at most 1% of a
 block) are bad timestamps. At the end of the input the remaining complete windows close at
-the ``FINAL_QUANTILE`` (0.99) of the recent sample, not its maximum: a stray event ahead does
-not close windows the bulk has not filled.
+the ``FINAL_QUANTILE`` (0.99) of the recent sample plus ``FINAL_SLACK`` (4%) of the time between
+its 1st percentile and its median — about ten inter-arrival gaps, measured where a skewed
+clock cannot stretch them, so a file that ends at a window boundary has its
+last window evaluated, while a stray event ahead (not the maximum) does not close windows
+the bulk has not filled.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ SAMPLE = 512
 QUANTILE = 0.5
 ANCHOR = 0.99
 FINAL_QUANTILE = 0.99
+FINAL_SLACK = 0.04
 FUTURE = 86_400.0  # the default max_ahead
 
 
@@ -108,10 +112,13 @@ class Watermark:
         self.mark = max(self.mark, self.frontier - self.lateness)
 
     def final(self) -> float:
-        """The mark at the end of the input: no lateness, the bulk's high end."""
+        """The mark at the end of the input: no lateness, the bulk's high end (plus a few
+        inter-arrival gaps: the bulk's last events fall just short of where the input ends)."""
         if not self.recent.size:
             return self.mark
-        return max(self.mark, lower_quantile(self.recent, FINAL_QUANTILE))
+        high = lower_quantile(self.recent, FINAL_QUANTILE)
+        span = lower_quantile(self.recent, QUANTILE) - lower_quantile(self.recent, 1 - FINAL_QUANTILE)
+        return max(self.mark, high + FINAL_SLACK * span)
 
     def snapshot(self) -> dict[str, Any]:
         return {"recent": self.recent.tolist(), "seen": self.seen,

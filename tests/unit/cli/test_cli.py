@@ -249,10 +249,11 @@ def schemas(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_schemas_writes_valid_json_schemas(schemas: Path) -> None:
-    """`schemas --out DIR` writes the three contracts, each a valid JSON Schema (2020-12)."""
+    """`schemas --out DIR` writes every contract, each a valid JSON Schema (2020-12)."""
     names = sorted(p.name for p in schemas.iterdir())
-    assert names == ["config.schema.json", "incident-event.schema.json",
-                     "prediction-event.schema.json"]
+    assert names == ["action-event.schema.json", "config.schema.json", "explain.schema.json",
+                     "incident-event.schema.json", "period-review.schema.json",
+                     "prediction-event.schema.json", "review.schema.json"]
     for name in names:
         jsonschema.Draft202012Validator.check_schema(json.loads((schemas / name).read_text()))
 

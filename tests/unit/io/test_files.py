@@ -10,7 +10,7 @@ import orjson
 
 from driftline.config import Config
 from driftline.engine import Engine
-from driftline.io.files import bounded_lines, read_batches
+from driftline.io.files import IncidentFileSink, bounded_lines, read_batches
 
 
 def test_lines_are_cut_past_the_bound_and_counted_in_order(tmp_path: Path) -> None:
@@ -66,3 +66,22 @@ def test_3000_feature_names_in_the_first_batch_stay_bounded() -> None:
     assert engine.totals.overflow["feature_overflow"] == 3000
     assert len(engine.monitors) < 10
     assert engine.totals.valid == len(messages) and engine.totals.windows > 0
+
+
+def test_an_incident_file_sink_keeps_action_lines_and_replaces_the_rest(tmp_path: Path) -> None:
+    """Opening rewrites the file: action CloudEvents stay (verbatim, first), all else goes."""
+    path = tmp_path / "incidents.jsonl"
+    ack = b'{"type":"io.driftline.incident.acknowledged","id":"act-1"}'
+    close = b'{"type": "io.driftline.incident.closed", "id": "act-2"}'
+    old = b'{"type":"io.driftline.incident.opened","id":"evt-old"}'
+    path.write_bytes(b"\n".join([old, ack, b"{torn", close, b"[1]"]) + b"\n")
+    sink = IncidentFileSink(path)
+    assert sink.kept == 2
+    sink.write([{"type": "io.driftline.incident.opened", "id": "evt-new"}])
+    sink.close()
+    lines = path.read_bytes().splitlines()
+    assert lines[:2] == [ack, close] and b"evt-new" in lines[2] and len(lines) == 3
+    fresh = IncidentFileSink(tmp_path / "new" / "incidents.jsonl")
+    assert fresh.kept == 0
+    fresh.close()
+    assert (tmp_path / "new" / "incidents.jsonl").read_bytes() == b""

@@ -22,7 +22,7 @@ from synth import split
 
 from driftline.windows import Windows
 from driftline.windows.clock import Clock, segments
-from driftline.windows.watermark import BLOCK, FINAL_QUANTILE, QUANTILE, SAMPLE
+from driftline.windows.watermark import BLOCK, FINAL_QUANTILE, FINAL_SLACK, QUANTILE, SAMPLE
 
 
 def feed(w: Windows, keys: list[float], marks_before: list[float] | None = None,
@@ -90,7 +90,12 @@ def definitions(times: list[int], hop: int, k: int, lateness: int
         if (i + 1) % BLOCK == 0:
             mark = max(mark, lower(recent, QUANTILE) - lateness)
             close(mark)
-    close(max(mark, lower(recent, FINAL_QUANTILE)) if recent else mark)
+    if recent:
+        high = lower(recent, FINAL_QUANTILE)
+        span = lower(recent, QUANTILE) - lower(recent, 1 - FINAL_QUANTILE)
+        close(max(mark, high + FINAL_SLACK * span))
+    else:
+        close(mark)
     return late, closed
 
 

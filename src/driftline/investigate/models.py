@@ -1,0 +1,113 @@
+"""The contracts of what investigation writes: ``explain.json`` and ``review.json``.
+
+Pydantic models, as the event contracts are (``events.py``): the JSON Schemas in
+``docs/schemas/`` (``explain.schema.json``, ``review.schema.json``, ``period-review.schema.json``)
+are generated from them with ``driftline schemas``, and a test checks they are current.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Outcome = Literal["reproduced", "differs", "events_gone"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(protected_namespaces=(), extra="forbid")
+
+
+class Check(_Model):
+    """One quantity of one cited window: what the incident says, what the recomputation gives."""
+
+    event_id: str
+    event_type: str
+    quantity: str = Field(description="value, p_value, q_value, n_current, n_reference, judged.")
+    cited: Any
+    recomputed: Any
+    ok: bool
+
+
+class SeriesPoint(_Model):
+    """The statistic of one window: recomputed (exact for cited windows) or as cited."""
+
+    index: int
+    start: str
+    end: str
+    value: float | None
+    p_value: float | None = None
+    q_value: float | None = None
+    level: int | None = Field(None, description="None: too few events; 0 ok; 1 warning; 2 critical.")
+    n_current: int | None = None
+    exact: bool = Field(description="True: a window an incident event cites, its events exactly.")
+    cited: list[str] = Field(default_factory=list, description="Lifecycle events of this window.")
+
+
+class SegmentRow(_Model):
+    """One value of a segmented monitor's key in the opening window."""
+
+    segment: str
+    value: float | None
+    rate: float | None = Field(None, description="The segment's current rate (rate monitors).")
+    rate_low: float | None = Field(None, description="Wilson 95% interval of the rate.")
+    rate_high: float | None = None
+    reference_rate: float | None = None
+    n_current: int
+    traffic_share: float = Field(description="The segment's share of the window's events.")
+    reference_share: float | None = None
+    level: int | None = None
+    q_value: float | None = None
+    incident: bool = Field(description="The incident's own segment.")
+
+
+class Bar(_Model):
+    """One bin or category of the signal's distribution, reference vs current."""
+
+    label: str
+    reference_share: float
+    current_share: float
+    contributing: bool
+
+
+class Inputs(_Model):
+    """What the recomputation read, so anyone can run it again."""
+
+    incidents: str
+    events: dict[str, Any] = Field(description="source, path or topic/partition, positions read.")
+    reference_cited: str
+    reference_used: str | None
+    reference_how: str | None
+    config: str | None
+    config_hash_cited: str
+    config_hash_used: str | None
+    driftline_version: str
+
+
+class Explanation(_Model):
+    """``explain.json``: is the incident's statistic what the engine computes again?"""
+
+    format: Literal["driftline.explain/1"] = "driftline.explain/1"
+    incident_id: str
+    monitor: str
+    model_id: str
+    segment: dict[str, str]
+    detector: str
+    signal: str
+    statistic: str
+    value_cited: float | None = Field(description="The opening event's value.")
+    value_recomputed: float | None
+    reproduced: bool
+    outcome: Outcome
+    reason: str | None = Field(None, description="Why not reproduced, or why the events are gone.")
+    checks: list[Check] = Field(default_factory=list)
+    thresholds: dict[str, Any]
+    series: list[SeriesPoint] = Field(default_factory=list)
+    segments: list[SegmentRow] = Field(default_factory=list)
+    distribution: list[Bar] = Field(default_factory=list)
+    versions: dict[str, list[str]] = Field(default_factory=dict,
+                                           description="window: in the opening window; "
+                                                       "reference: in the reference's vocabulary.")
+    notes: list[str] = Field(default_factory=list, description="What was not recomputed, and why.")
+    inputs: Inputs
+    summary: str
