@@ -188,6 +188,9 @@ class DetectionConfig(_Strict):
     open_after: int = Field(1, ge=1, description="Consecutive breaching windows to open.")
     resolve_after: int = Field(3, ge=1, description="Consecutive clean windows to resolve.")
     update_every: int = Field(4, ge=1, description="At most one 'updated' per this many windows.")
+    coverage_after: int = Field(
+        3, ge=1, description="Consecutive windows a monitor may go without evaluation (too few "
+        "events, signal or reference missing) before a coverage incident opens.")
 
 
 class Remediation(_Strict):

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from driftline.config import Config
-from driftline.decode import Decoder
+from driftline.coverage import Coverage
+from driftline.decode import Batch, Decoder
 from driftline.evaluate import Evaluator
 from driftline.incidents import IncidentManager
 from driftline.judge import WindowFacts, judge
@@ -24,6 +25,7 @@ from driftline.monitors import Monitor
 from driftline.reference import Reference
 from driftline.totals import Totals
 from driftline.windows import ClosedWindow, Group, WindowGroups
+from driftline.windows.groups import DEFAULT
 
 
 class Detection:
@@ -39,9 +41,11 @@ class Detection:
             source=f"driftline/{config.instance}", open_after=d.open_after,
             resolve_after=d.resolve_after, update_every=d.update_every)
         self.gauges = EngineGauges()
+        self.coverage = Coverage(d.coverage_after)
 
     def monitors_declared(self, monitors: list[Monitor]) -> None:
         self.gauges = EngineGauges(tuple(m.name for m in monitors))
+        self.coverage.declare(monitors)
 
     def close(self, windowing: WindowGroups[Monitor], decoder: Decoder, reference: Reference,
               totals: Totals) -> tuple[list[dict[str, Any]], int]:
@@ -76,8 +80,13 @@ class Detection:
                                self.origin, reference.id, self.config_hash)
         findings = judge(pending, facts, self.alpha)
         self.gauges = self.gauges.shown(findings, self.metrics.segment_label)
+        outcome, blind = self.coverage.window(group.monitors, findings, reference, facts,
+                                              win.content, group.key)
+        if group.key == DEFAULT:
+            blind += self.coverage.models(group.monitors, facts)
+        self._show_coverage(outcome)
         events: list[dict[str, Any]] = []
-        for f in findings:
+        for f in [*findings, *blind]:
             for ev in self.incidents.observe(f):
                 kind = ev["type"].rsplit(".", 1)[1]
                 severity = ev["data"]["severity"]
@@ -86,11 +95,31 @@ class Detection:
                 events.append(ev)
         return events
 
+    def models_seen(self, batch: Batch, decoder: Decoder, reference: Reference) -> list[str]:
+        """Count the accepted events of models the reference lacks (never compared); a
+        notice for each such model seen for the first time."""
+        names = decoder.models.names
+        counts = np.bincount(batch.model[batch.model >= 0])
+        new = self.coverage.seen(((names[c], int(n)) for c, n in enumerate(counts) if n),
+                                 reference)
+        return [f"model {m!r}: events but no reference (it holds {sorted(reference.models)}); "
+                "they are counted, not compared, and a coverage incident opens" for m in new]
+
+    def _show_coverage(self, outcome: dict[str, str]) -> None:
+        for name, o in outcome.items():
+            self.metrics.monitor_windows.labels(name, o).inc()
+        for name, streak in self.coverage.blind_windows().items():
+            if name in outcome:
+                self.metrics.blind_windows.labels(name).set(streak)
+
     def snapshot(self) -> dict[str, Any]:
-        return {"incidents": self.incidents.snapshot(), "memory": self.evaluator.snapshot()}
+        return {"incidents": self.incidents.snapshot(), "memory": self.evaluator.snapshot(),
+                "coverage": self.coverage.snapshot()}
 
     def restore(self, incidents: dict[str, Any], memory: dict[str, Any],
-                monitors: list[Monitor]) -> None:
+                monitors: list[Monitor], coverage: dict[str, Any] | None = None) -> None:
         self.incidents.restore(incidents)
         self.evaluator.restore(memory, monitors)
+        if coverage is not None:
+            self.coverage.restore(coverage)
         self.gauges = EngineGauges(self.gauges.monitors, self.incidents.open_incidents())

@@ -136,9 +136,10 @@ class Engine:
             self.decoder.restore(self.reference.decoder)
             self._compile(None)
         elif self._reference_events is not None:
-            batch, _ = self.decoder.decode(self._reference_events)
+            batch, dead = self.decoder.decode(self._reference_events)
             if not len(batch):
-                raise ReferenceError_("the reference events hold no valid event")
+                raise ReferenceError_("the reference events hold no valid event; the commonest "
+                                      f"reasons: {Totals.of_letters(dead).why_invalid()}")
             self._compile(batch)
             self.reference = fit(batch, self.monitors, self.decoder, "events")
             self._reference_events = None
@@ -199,6 +200,8 @@ class Engine:
     def _account(self, out: Output, t0: float) -> None:
         reasons = Counter(d.reason for d in out.dead_letters)
         self.totals.invalid.update(reasons)
+        if reasons.keys() - self.totals.examples.keys():
+            self.totals.note_examples(out.dead_letters)
         self.metrics.count_dead_letters(reasons)
         self.metrics.batch_seconds.observe(time.perf_counter() - t0)
 
@@ -248,6 +251,7 @@ class Engine:
             assert self.decoder is not None and self.reference is not None
             for g in self.windowing:
                 ingest(g.windows, g.monitors, batch, keys, self.decoder, self.reference)
+            out.notices += self.detection.models_seen(batch, self.decoder, self.reference)
         self.windowing.observe(mark)
         self._close(out)
 
@@ -336,7 +340,7 @@ class Engine:
         self.windowing.restore(s.windows, self.monitors)
         coherence.check(self.decoder, self.reference, self.monitors,
                         (g.windows for g in self.windowing))
-        self.detection.restore(s.incidents, s.memory, self.monitors)
+        self.detection.restore(s.incidents, s.memory, self.monitors, s.coverage)
         if s.time is not None:
             if self.spec is None:
                 raise StateError("engine state: a clock without windows")

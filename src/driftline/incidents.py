@@ -81,9 +81,13 @@ class Finding:
 
     @property
     def key(self) -> str:
-        """What the lifecycle tracks: a JSON array, unambiguous whatever the names hold."""
-        return json.dumps([self.monitor.name, self.model, self.signal,
-                           sorted(self.segment.items())], ensure_ascii=False)
+        """What the lifecycle tracks: a JSON array, unambiguous whatever the names hold (a
+        coverage finding is tracked apart from the drift of the same monitor)."""
+        parts: list[Any] = [self.monitor.name, self.model, self.signal,
+                            sorted(self.segment.items())]
+        if self.evaluation.detector == "coverage":
+            parts.append("coverage")
+        return json.dumps(parts, ensure_ascii=False)
 
 
 @dataclass
@@ -125,7 +129,9 @@ class IncidentManager:
             return [event]
         t.clean_streak = 0
         t.breach_streak += 1
-        if t.incident_id is None and t.breach_streak < self.open_after:
+        # a coverage finding breaches only once it has waited its own number of windows
+        need = 1 if finding.evaluation.detector == "coverage" else self.open_after
+        if t.incident_id is None and t.breach_streak < need:
             return []
         t.breaching_windows += 1
         verdict = triage(level=finding.level, value=finding.evaluation.value,

@@ -130,6 +130,15 @@ class Metrics:
                                        ["type", "monitor", "severity"], namespace=ns, registry=r)
         self.windows_closed = Counter("windows_closed", "Windows closed and evaluated.",
                                       ["monitor"], namespace=ns, registry=r)
+        self.monitor_windows = Counter(
+            "monitor_windows", "Closed windows per monitor by outcome: evaluated, insufficient "
+            "(too few events), untestable (nothing to test against), no_events (signal absent), "
+            "no_reference (absent from the reference).",
+            ["monitor", "outcome"], namespace=ns, registry=r)
+        self.blind_windows = Gauge(
+            "monitor_blind_windows", "Consecutive closed windows without an evaluation (the "
+            "longest run over the monitor's models); 0 while it sees.",
+            ["monitor"], namespace=ns, registry=r)
         self.window_close_lag = Histogram(
             "window_close_lag_seconds",
             "Wall-clock seconds between a window's end (event time) and its evaluation: "

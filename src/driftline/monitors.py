@@ -10,6 +10,7 @@ events carry (the zero-config preset).
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import unicodedata
 from collections.abc import Sequence
@@ -110,6 +111,16 @@ def slot_name(signal: str, segment_by: str | None, sketch: str) -> str:
     return json.dumps([signal, segment_by, sketch], ensure_ascii=False, separators=(",", ":"))
 
 
+def params_problem(cls: type, params: dict[str, Any], exc: Exception) -> str:
+    """What is wrong with a detector's params, in the config's words."""
+    accepted = list(inspect.signature(cls).parameters)
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        return (f"unknown {', '.join(map(repr, unknown))} for {getattr(cls, 'name', cls.__name__)}"
+                f"; it takes {', '.join(accepted) or 'no params'}")
+    return str(exc)
+
+
 def compile_monitor(cfg: MonitorConfig, schema: Schema, detection: DetectionConfig) -> Monitor:
     kind = signal_kind(cfg.signal, schema)
     options = REGISTRY[cfg.detector]
@@ -119,7 +130,8 @@ def compile_monitor(cfg: MonitorConfig, schema: Schema, detection: DetectionConf
     try:
         detector = options[kind](**cfg.params)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"monitor {cfg.name}: params {cfg.params}: {exc}") from exc
+        why = params_problem(options[kind], cfg.params, exc)
+        raise ConfigError(f"monitor {cfg.name}: params: {why}") from exc
     if cfg.segment_by is not None and cfg.segment_by not in schema.segments:
         raise ConfigError(f"monitor {cfg.name}: segment_by {cfg.segment_by!r} is not a segment "
                           f"key of the events ({list(schema.segments)})")

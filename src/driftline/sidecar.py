@@ -371,6 +371,8 @@ class Sidecar:
     def _collect(self, part: Part, out: Output, pb: PartitionBatch | None) -> None:
         for ev in out.incidents:
             part.incidents.append(ev)
+        for notice in out.notices:
+            self.log.warning("coverage", partition=part.partition, notice=notice)
         topic = self.kcfg.dead_letter_topic
         held = part.prelude_keys
         for d in out.dead_letters:

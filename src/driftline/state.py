@@ -29,6 +29,7 @@ from pydantic import (
 from driftline.errors import StateError
 
 Count = Annotated[int, Field(ge=0)]
+EXAMPLE_CHARS = 300  # an example dead letter kept in the totals: reason detail and line head
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 #: JSON has no tuples: pairs and triples are lists of a fixed length
 Range = Annotated[list[int], Field(min_length=2, max_length=2)]
@@ -221,6 +222,9 @@ class TotalsState(State):
     windows: Count
     incidents: dict[str, Count]
     overflow: dict[str, Count] = Field(default_factory=dict)
+    #: one example per dead-letter reason (what the replay's error shows)
+    examples: dict[str, Annotated[str, Field(max_length=EXAMPLE_CHARS)]] = Field(
+        default_factory=dict, max_length=64)
 
     @field_validator("incidents")
     @classmethod
@@ -326,6 +330,7 @@ class EngineState(State):
     windows: dict[str, Any]  # WindowGroupsState
     incidents: dict[str, Any]  # TrackState per key
     memory: dict[str, dict[str, Any]]  # each validated by its detector's restore_memory
+    coverage: dict[str, Any] | None = None  # CoverageState
     time: dict[str, Any] | None  # EventTimeState
     warmup: dict[str, Any]  # WarmUpState
     totals: dict[str, Any]  # TotalsState

@@ -58,13 +58,15 @@ def split(items: Sequence[Any], cuts: Iterable[int]) -> list[list[Any]]:
     return [list(items[a:b]) for a, b in itertools.pairwise(edges) if b > a]
 
 
-def record_findings(engine: Any) -> list[Finding]:
-    """Every finding the engine judges from now on (all windows, clean ones too)."""
+def record_findings(engine: Any, coverage: bool = False) -> list[Finding]:
+    """Every finding the engine judges from now on (all windows, clean ones too), coverage
+    findings left out (``coverage=True`` keeps only those)."""
     seen: list[Finding] = []
     observe: Callable[[Finding], list[dict[str, Any]]] = engine.incidents.observe
 
     def spy(finding: Finding) -> list[dict[str, Any]]:
-        seen.append(finding)
+        if (finding.evaluation.detector == "coverage") == coverage:
+            seen.append(finding)
         return observe(finding)
 
     engine.incidents.observe = spy

@@ -33,6 +33,7 @@ REQUIRED_ALERTS = {
     "DriftlineIncidentOpenCritical", "DriftlineIncidentOpenHigh", "DriftlineStatisticCritical",
     "DriftlineDown", "DriftlineNotConsuming", "DriftlineConsumerLagGrowing",
     "DriftlineInvalidEventRateHigh", "DriftlineModelSilent", "DriftlineSegmentSilent",
+    "DriftlineMonitorBlind",
 }
 DASHBOARD_VARIABLES = ("model", "monitor", "segment")
 

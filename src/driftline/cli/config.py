@@ -13,13 +13,25 @@ EXIT_OK, EXIT_ERROR = 0, 1
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     from driftline.config import load_config
+    from driftline.configcheck import check
     from driftline.errors import DriftlineError
+    from driftline.io.files import read_lines
 
     try:
         config = load_config(args.file)
+        sample = None
+        if args.sample:
+            sample = read_lines(args.sample, config.input.max_message_bytes)[:args.sample_events]
+        report = check(config, sample)
     except DriftlineError as exc:
         for line in str(exc).splitlines():
             print(f"{args.file}: {line}", file=sys.stderr)
+        return EXIT_ERROR
+    for line in report.problems:
+        print(f"{args.file}: {line}", file=sys.stderr)
+    for line in report.notes:
+        print(f"{args.file}: note: {line}")
+    if report.problems:
         return EXIT_ERROR
     print(f"{args.file}: ok ({len(config.monitors) or 'zero-config preset'} monitors, "
           f"config {config.digest()})")
@@ -51,6 +63,10 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 def add_parsers(sub: Any) -> None:
     c = sub.add_parser("check-config", help="validate a YAML config")
     c.add_argument("file")
+    c.add_argument("--sample", metavar="EVENTS", help="JSON-lines events: check the fields "
+                   "against them and list the monitors replay would create")
+    c.add_argument("--sample-events", type=int, default=20_000, metavar="N",
+                   help="read at most N events of the sample (default 20000)")
     c.set_defaults(func=cmd_check_config)
 
     s = sub.add_parser("schemas", help="write the JSON Schemas of the contracts")

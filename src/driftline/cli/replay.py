@@ -9,14 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-EXIT_OK = 0
-EXIT_UNORDERED = 5  # the input is not in time order: most of it could not be judged
-#: more late events than this share of the on-time and late ones: not a few stragglers
-UNORDERED_SHARE = 0.01
-UNORDERED_MIN = 10
-
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from driftline.cli.outcome import outcome
     from driftline.cli.summary import summarize
     from driftline.config import load_config
     from driftline.console import incident_line
@@ -43,6 +38,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     def emit(out: Output) -> None:
         incidents.write(out.incidents)
         dead.write([dead_letter_record(d) for d in out.dead_letters])
+        for notice in out.notices:
+            print(f"driftline: warning: {notice}", file=sys.stderr)
         if show:
             for ev in out.incidents:
                 print(incident_line(ev, sys.stdout.isatty()))
@@ -59,19 +56,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
         Path(args.summary_out).write_text(json.dumps(summary, indent=2) + "\n")
     if not args.quiet:
         print(json.dumps(summary, indent=2), file=sys.stderr)
-    return _time_order(engine.totals.late, engine.totals.valid, engine.config.window.lateness)
-
-
-def _time_order(late: int, valid: int, lateness: str) -> int:
-    """A file far from time order loses its events as late: that is a failed replay."""
-    seen = late + valid
-    if late < UNORDERED_MIN or late <= UNORDERED_SHARE * seen:
-        return EXIT_OK
-    print(f"driftline: error: the input is not in time order: {late:,} of {seen:,} events "
-          f"({late / seen:.0%}) came after the watermark had passed their windows and were not "
-          f"judged. Sort the file by event time, or allow more lateness (window.lateness, now "
-          f"{lateness}).", file=sys.stderr)
-    return EXIT_UNORDERED
+    result = outcome(engine)
+    for line in result.warnings:
+        print(f"driftline: warning: {line}", file=sys.stderr)
+    for line in result.errors:
+        print(f"driftline: error: {line}", file=sys.stderr)
+    return result.code
 
 
 def add_parser(sub: Any) -> None:

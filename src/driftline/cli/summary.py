@@ -15,6 +15,7 @@ def summarize(engine: Engine, elapsed: float) -> dict[str, Any]:
         "time": engine.time.summary(engine.spec),
         "windows_closed": t.windows,
         "incidents": t.incidents_summary(),
+        "coverage": engine.detection.coverage.summary(),
         "reference_id": engine.reference.id if engine.reference else None,
         "config_hash": engine.config_hash,
         "elapsed_seconds": round(elapsed, 3),

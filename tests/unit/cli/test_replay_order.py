@@ -8,7 +8,7 @@ import pytest
 from synth import T0, stream
 
 from driftline.cli import main
-from driftline.cli.replay import EXIT_UNORDERED
+from driftline.cli.outcome import EXIT_UNORDERED
 
 
 def write(path: Path, messages: list[bytes]) -> str:
