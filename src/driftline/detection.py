@@ -62,7 +62,7 @@ class Detection:
             self.metrics.last_event.labels("*").set(default.windows.mark)
         if closed:  # incidents change only when a window closes
             self.gauges = EngineGauges(self.gauges.monitors, self.incidents.open_incidents(),
-                                       self.gauges.statistics)
+                                       self.gauges.statistics, self.gauges.coverage)
         return events, closed
 
     def _window(self, group: Group[Monitor], win: ClosedWindow, decoder: Decoder,
@@ -74,10 +74,11 @@ class Detection:
         facts = WindowFacts.of(win, group.spec.kind,
                                [decoder.versions.names[v] for v in win.content.versions],
                                self.origin, reference.id, self.config_hash)
-        findings = judge(pending, facts, self.alpha)
-        self.gauges = self.gauges.shown(findings, self.metrics.segment_label)
+        verdicts = judge(pending, facts, self.alpha, self.incidents.followed())
+        self.gauges = self.gauges.shown(verdicts, [(p.monitor.name, p.model) for p in pending],
+                                        self.metrics.statistic_label)
         events: list[dict[str, Any]] = []
-        for f in findings:
+        for f in verdicts.findings:
             for ev in self.incidents.observe(f):
                 kind = ev["type"].rsplit(".", 1)[1]
                 severity = ev["data"]["severity"]

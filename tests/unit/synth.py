@@ -59,7 +59,8 @@ def split(items: Sequence[Any], cuts: Iterable[int]) -> list[list[Any]]:
 
 
 def record_findings(engine: Any) -> list[Finding]:
-    """Every finding the engine judges from now on (all windows, clean ones too)."""
+    """Every finding the engine judges from now on (all windows, clean ones too; of a segmented
+    monitor, the segments that breach, are followed by an incident or are `__other__`)."""
     seen: list[Finding] = []
     observe: Callable[[Finding], list[dict[str, Any]]] = engine.incidents.observe
 
