@@ -33,6 +33,7 @@ class Detection:
                  config_hash: str, clock: Callable[[], float]) -> None:
         d = config.detection
         self.alpha = d.fdr_alpha
+        self.show_every = config.limits.metric_segment_cardinality
         self.metrics, self.origin, self.config_hash, self.clock = metrics, origin, config_hash, clock
         self.evaluator = Evaluator(d.min_reference)
         self.incidents = IncidentManager(
@@ -74,7 +75,8 @@ class Detection:
         facts = WindowFacts.of(win, group.spec.kind,
                                [decoder.versions.names[v] for v in win.content.versions],
                                self.origin, reference.id, self.config_hash)
-        verdicts = judge(pending, facts, self.alpha, self.incidents.followed())
+        verdicts = judge(pending, facts, self.alpha, self.incidents.followed(),
+                         self.show_every)
         self.gauges = self.gauges.shown(verdicts, [(p.monitor.name, p.model) for p in pending],
                                         self.metrics.statistic_label)
         events: list[dict[str, Any]] = []

@@ -67,10 +67,26 @@ class Coverage:
 
 
 @dataclass(frozen=True)
+class Series:
+    """One statistic gauge of the window: a segment's value and breach level (0 if unjudged)."""
+
+    monitor: str
+    model: str
+    detector: str
+    signal: str
+    segment_by: str | None
+    segment: str | None
+    value: float
+    level: int
+    direction: str
+
+
+@dataclass(frozen=True)
 class Verdicts:
-    """What a window's judgement hands on: the findings worth a Python object, and coverage."""
+    """What a window's judgement hands on: findings worth an object, gauges, coverage."""
 
     findings: list[Finding]
+    series: list[Series]
     coverage: list[Coverage]
 
 
@@ -109,7 +125,8 @@ def levels(p: Pending, sufficient: BoolArray, q: FloatArray, alpha: float) -> In
 
 
 def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
-          followed: Mapping[tuple[str, str], set[str | None]]) -> Verdicts:
+          followed: Mapping[tuple[str, str], set[str | None]], show_every: int = 100,
+          ) -> Verdicts:
     """One BH step over every p-value of the window; findings for the rows that matter.
 
     A row becomes a ``Finding`` when its monitor is not segmented, when it breaches, when
@@ -117,6 +134,8 @@ def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
     manager must see its clean and too-small windows too), or when it is the ``__other__``
     bucket. Every other row is judged all the same — it takes part in the BH step and the
     coverage counts — but is clean or too small with nothing to follow: no object needed.
+    A monitor with at most ``show_every`` segment values shows a gauge series for each (a
+    handful of regions: the dashboard's context); a wider one only for its findings.
     """
     sufficient = [p.monitor.detector.sufficient_rows(p.table, p.monitor.min_samples)
                   for p in pending]
@@ -124,6 +143,7 @@ def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
     q_all = benjamini_hochberg(np.concatenate(
         [p.table.p_value[t] for p, t in zip(pending, tested, strict=True)] or [np.empty(0)]))
     findings: list[Finding] = []
+    series: list[Series] = []
     coverage: list[Coverage] = []
     at = 0
     for p, suff, test in zip(pending, sufficient, tested, strict=True):
@@ -133,12 +153,19 @@ def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
         level = levels(p, suff, q, alpha)
         rows = _worth_a_finding(p, level, followed.get((p.monitor.name, p.model), set()))
         findings += [_finding(p, int(i), int(level[i]), q[i], facts) for i in rows]
+        series += _series(p, p.table.rows if len(p.table) <= show_every else rows, level)
         if p.monitor.cfg.segment_by is not None:
             coverage.append(Coverage(
                 p.monitor.name, p.model, int(suff.sum()), int((level >= 1).sum()),
                 int((~suff & (p.table.n_current > 0)).sum()),
                 float(q[test].min()) if test.any() else None))
-    return Verdicts(findings, coverage)
+    return Verdicts(findings, series, coverage)
+
+
+def _series(p: Pending, rows: IntArray, level: IntArray) -> list[Series]:
+    t, m = p.table, p.monitor
+    return [Series(m.name, p.model, t.detector, m.cfg.signal, m.cfg.segment_by, t.names[i],
+                   float(t.value[i]), max(int(level[i]), 0), m.direction) for i in rows]
 
 
 def _worth_a_finding(p: Pending, level: IntArray, followed: set[str | None]) -> IntArray:

@@ -58,15 +58,13 @@ class EngineGauges:
         """
         shown: dict[tuple[str, str], dict[StatisticLabels, tuple[float, int, str]]] = {
             key: {} for key in evaluated}
-        for f in verdicts.findings:
-            e = f.evaluation
-            labels = (f.monitor.name, f.model, e.detector, f.signal,
-                      segment_label(e.segment, f.monitor.segment_by))
-            level = f.level or 0
-            series = shown.setdefault((f.monitor.name, f.model), {})
+        for s in verdicts.series:
+            labels = (s.monitor, s.model, s.detector, s.signal,
+                      segment_label(s.segment, s.segment_by))
+            series = shown.setdefault((s.monitor, s.model), {})
             old = series.get(labels)
-            if old is None or level > old[1]:
-                series[labels] = (e.value, level, f.direction)
+            if old is None or s.level > old[1]:
+                series[labels] = (s.value, s.level, s.direction)
         if not shown:
             return self
         coverage = {**self.coverage, **{(c.monitor, c.model): c for c in verdicts.coverage}}

@@ -124,6 +124,12 @@ class FakeDriftline:
             self.threshold.labels(**psi, level=level, direction="above").set(value)
         self.breach.labels(**psi, segment="region=north", direction="above").set(2)
         self.breach.labels(**psi, segment="__all__", direction="above").set(0)
+        segments = Gauge("segments", "segment values by state", ["monitor", "model", "state"],
+                         namespace=ns, registry=r)
+        for state, n in (("judged", 40), ("breaching", 1), ("too_small", 960)):
+            segments.labels("rate-by-store", "routing", state).set(n)
+        Gauge("segment_worst_q_value", "worst q", ["monitor", "model"], namespace=ns,
+              registry=r).labels("rate-by-store", "routing").set(1e-5)
         self.incidents_open.labels("score-psi", "critical").set(1)
         self.incidents_open.labels("score-psi", "high").set(0)
         self.lag.labels("predictions", "0").set(10)

@@ -27,10 +27,11 @@ MONITOR = {"name": "rate-by-store", "signal": "decision=yes", "detector": "segme
            "segment_by": "store"}
 
 
-def events(window: int, rng: np.random.Generator, drop: bool) -> list[bytes]:
-    """A window of events: a third of the traffic in 4 stores, the rest over 3,000."""
+def events(window: int, rng: np.random.Generator, drop: bool, stores: int = STORES,
+           ) -> list[bytes]:
+    """A window of events: a third of the traffic in 4 stores, the rest over ``stores``."""
     big = rng.random(PER_WINDOW) < 1 / 3
-    store = np.where(big, rng.integers(0, 4, PER_WINDOW), rng.integers(0, STORES, PER_WINDOW))
+    store = np.where(big, rng.integers(0, 4, PER_WINDOW), rng.integers(0, stores, PER_WINDOW))
     rate = np.where((store == 1) & big & drop, 0.1, 0.4)
     yes = rng.random(PER_WINDOW) < rate
     times = T0 + window * WINDOW_S + np.sort(rng.random(PER_WINDOW)) * WINDOW_S
@@ -96,3 +97,21 @@ def test_pending_hysteresis_is_followed_across_clean_and_small_windows() -> None
     assert [ev["data"]["segment"] for ev in opened] == [{"store": HOT}]
     assert opened[0]["data"]["opened_window"]["start"].endswith("06:04:00.000Z")
     assert tracks[4:] == [1, 1], tracks  # window 3 closes during window 4: a pending track
+
+
+
+def test_a_narrow_key_shows_every_segment_a_wide_one_only_what_breaches() -> None:
+    """At most limits.metric_segment_cardinality values: a series per value (the dashboard's
+    context, as before); more: only breaching and followed values — here none."""
+    shown = {}
+    for stores in (4, STORES):
+        rng = np.random.default_rng(3)
+        engine = Engine(Config(monitors=[MONITOR], window={"size": "60s"},
+                               limits={"segment_cardinality": STORES},
+                               detection={"min_samples": 200}),
+                        reference_events=[e for w in range(2)
+                                          for e in events(w - 2, rng, False, stores)])
+        for w in range(3):
+            engine.process(events(w, rng, False, stores))
+        shown[stores] = {labels[4] for labels in engine.gauges.statistics[("rate-by-store", "m")]}
+    assert shown == {4: {f"store-{s:04d}" for s in range(4)}, STORES: set()}
