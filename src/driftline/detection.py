@@ -34,6 +34,9 @@ class Detection:
         d = config.detection
         self.alpha = d.fdr_alpha
         self.show_every = config.limits.metric_segment_cardinality
+        #: True: a finding for every segment of every window, clean ones too (slower; for
+        #: whoever compares with a per-segment view: tests, a recorded investigation)
+        self.every_finding = False
         self.metrics, self.origin, self.config_hash, self.clock = metrics, origin, config_hash, clock
         self.evaluator = Evaluator(d.min_reference)
         self.incidents = IncidentManager(
@@ -76,7 +79,7 @@ class Detection:
                                [decoder.versions.names[v] for v in win.content.versions],
                                self.origin, reference.id, self.config_hash)
         verdicts = judge(pending, facts, self.alpha, self.incidents.followed(),
-                         self.show_every)
+                         self.show_every, self.every_finding)
         self.gauges = self.gauges.shown(verdicts, [(p.monitor.name, p.model) for p in pending],
                                         self.metrics.statistic_label)
         events: list[dict[str, Any]] = []

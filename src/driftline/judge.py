@@ -126,7 +126,7 @@ def levels(p: Pending, sufficient: BoolArray, q: FloatArray, alpha: float) -> In
 
 def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
           followed: Mapping[tuple[str, str], set[str | None]], show_every: int = 100,
-          ) -> Verdicts:
+          every: bool = False) -> Verdicts:
     """One BH step over every p-value of the window; findings for the rows that matter.
 
     A row becomes a ``Finding`` when its monitor is not segmented, when it breaches, when
@@ -136,6 +136,7 @@ def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
     coverage counts — but is clean or too small with nothing to follow: no object needed.
     A monitor with at most ``show_every`` segment values shows a gauge series for each (a
     handful of regions: the dashboard's context); a wider one only for its findings.
+    ``every``: a finding for every row (``driftline explain`` re-judging one window).
     """
     sufficient = [p.monitor.detector.sufficient_rows(p.table, p.monitor.min_samples)
                   for p in pending]
@@ -151,7 +152,8 @@ def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
         q[test] = q_all[at: at + int(test.sum())]
         at += int(test.sum())
         level = levels(p, suff, q, alpha)
-        rows = _worth_a_finding(p, level, followed.get((p.monitor.name, p.model), set()))
+        rows = p.table.rows if every else _worth_a_finding(
+            p, level, followed.get((p.monitor.name, p.model), set()))
         findings += [_finding(p, int(i), int(level[i]), q[i], facts) for i in rows]
         series += _series(p, p.table.rows if len(p.table) <= show_every else rows, level)
         if p.monitor.cfg.segment_by is not None:

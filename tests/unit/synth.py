@@ -59,8 +59,12 @@ def split(items: Sequence[Any], cuts: Iterable[int]) -> list[list[Any]]:
 
 
 def record_findings(engine: Any) -> list[Finding]:
-    """Every finding the engine judges from now on (all windows, clean ones too; of a segmented
-    monitor, the segments that breach, are followed by an incident or are `__other__`)."""
+    """Every finding the engine judges from now on (all windows and segments, clean ones too).
+
+    The engine is switched to a finding per segment (``every_finding``): by default a
+    segmented monitor's clean segments without an incident are judged as columns only.
+    """
+    engine.detection.every_finding = True
     seen: list[Finding] = []
     observe: Callable[[Finding], list[dict[str, Any]]] = engine.incidents.observe
 
