@@ -12,6 +12,16 @@ rate as a ratio of them, since absolute numbers on a shared machine are noisy.
 
     python benchmarks/throughput.py [--events N] [--batch N] [--json]
     python benchmarks/throughput.py --memory      # window 10k → 10M events: peak RSS
+    python benchmarks/throughput.py --segment-values 1 100 10000 100000
+
+``--segment-values N…`` replaces the two segment keys by one, ``store``, with N
+values whose traffic is Zipf-distributed (value k has weight 1/k^1.1, as real
+stores, depots or merchants: a few large, a long tail), and monitors its
+decision rate, disparate impact and traffic share per store on top of the
+feature monitors. ``limits.segment_cardinality`` is raised to N up to
+``--max-cardinality`` (beyond it the tail folds into ``__other__``, as in
+production). Each N's rate is reported with its ratio to the first N's rate in
+the same run: absolute numbers on a shared machine are noisy, ratios are not.
 """
 
 from __future__ import annotations
@@ -37,7 +47,16 @@ REGIONS = [f"r{i}" for i in range(8)]
 TIERS = ["gold", "silver", "bronze"]
 
 
-def make_events(n: int, seed: int, t0: float = 1_770_000_000.0, rate: float = 1000.0) -> list[bytes]:
+def zipf_values(n: int, values: int, rng: np.random.Generator, s: float = 1.1) -> np.ndarray:
+    """``n`` draws from ``values`` store names with Zipf(s) weights, in random rank order."""
+    w = 1.0 / np.arange(1, values + 1) ** s
+    ranks = rng.choice(values, n, p=w / w.sum())
+    names = np.array([f"s{i}" for i in rng.permutation(values)], dtype=object)
+    return names[ranks]
+
+
+def make_events(n: int, seed: int, t0: float = 1_770_000_000.0, rate: float = 1000.0,
+                segment_values: int | None = None) -> list[bytes]:
     rng = np.random.default_rng(seed)
     num = rng.normal(0, 1, (n, 10)).round(4)
     cat_a = rng.choice(["x", "y", "z", "w"], n)
@@ -46,36 +65,52 @@ def make_events(n: int, seed: int, t0: float = 1_770_000_000.0, rate: float = 10
     tier = rng.choice(TIERS, n)
     pred = rng.random(n).round(4)
     ts = t0 + np.arange(n) / rate
+    stores = None if segment_values is None else zipf_values(n, segment_values,
+                                                             np.random.default_rng(0))
     out = []
     for i in range(n):
         feats = {f"f{k}": float(num[i, k]) for k in range(10)}
         feats["cat_a"] = str(cat_a[i])
         feats["cat_b"] = str(cat_b[i])
+        segs = {"region": str(region[i]), "tier": str(tier[i])} if stores is None \
+            else {"store": stores[i]}
         out.append(orjson.dumps({
             "event_id": f"e{i}", "model_id": "m", "model_version": "1",
             "timestamp": float(ts[i]), "features": feats, "prediction": float(pred[i]),
             "decision": "yes" if pred[i] > 0.6 else "no",
-            "segments": {"region": str(region[i]), "tier": str(tier[i])}, "latency_ms": 3.0}))
+            "segments": segs, "latency_ms": 3.0}))
     return out
 
 
-def config(window: str | int) -> object:
+def config(window: str | int, segment_values: int | None = None,
+           max_cardinality: int = 10_000) -> object:
     monitors = []
     for k in range(10):
         monitors += [{"name": f"psi-f{k}", "signal": f"feature:f{k}", "detector": "psi"},
                      {"name": f"ks-f{k}", "signal": f"feature:f{k}", "detector": "ks"}]
     monitors += [{"name": "psi-cat_a", "signal": "feature:cat_a", "detector": "psi"},
-                 {"name": "psi-cat_b", "signal": "feature:cat_b", "detector": "psi"},
-                 {"name": "rate-region", "signal": "decision=yes", "detector": "segment_rate",
-                  "segment_by": "region"},
-                 {"name": "rate-tier", "signal": "decision=yes", "detector": "segment_rate",
-                  "segment_by": "tier"}]
+                 {"name": "psi-cat_b", "signal": "feature:cat_b", "detector": "psi"}]
+    extra: dict[str, object] = {}
+    if segment_values is None:
+        monitors += [{"name": "rate-region", "signal": "decision=yes",
+                      "detector": "segment_rate", "segment_by": "region"},
+                     {"name": "rate-tier", "signal": "decision=yes", "detector": "segment_rate",
+                      "segment_by": "tier"}]
+    else:
+        monitors += [{"name": "rate-store", "signal": "decision=yes",
+                      "detector": "segment_rate", "segment_by": "store"},
+                     {"name": "di-store", "signal": "decision=yes",
+                      "detector": "disparate_impact", "segment_by": "store"},
+                     {"name": "volume-store", "signal": "volume",
+                      "detector": "segment_volume", "segment_by": "store"}]
+        extra["limits.segment_cardinality"] = min(segment_values, max_cardinality)
     return load_config(None, **{"monitors": monitors, "window.size": window,
-                                "window.lateness": "1s"})
+                                "window.lateness": "1s", **extra})
 
 
-def run_engine(messages: list[bytes], reference: list[bytes], batch: int, window: str) -> float:
-    engine = Engine(config(window), reference_events=reference)
+def run_engine(messages: list[bytes], reference: list[bytes], batch: int, window: str,
+               cfg: object = None) -> float:
+    engine = Engine(cfg or config(window), reference_events=reference)  # type: ignore[arg-type]
     engine.prepare(messages[:batch])
     gc.collect()
     t = time.perf_counter()
@@ -121,6 +156,49 @@ def throughput(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def segment_growth(args: argparse.Namespace) -> dict[str, object]:
+    """Throughput per number of store values, each as a ratio of the first one's.
+
+    The runs are interleaved (every N once per round, ``--repeat`` rounds) and timed in CPU
+    seconds of this process as well as wall seconds: on a shared machine another job's burst
+    then slows one round of every N alike instead of one N's runs, and waiting for a core is
+    not counted as work.
+    """
+    data = {}
+    for n_values in args.segment_values:
+        data[n_values] = (make_events(20_000, seed=1, segment_values=n_values),
+                          make_events(args.events, seed=2, t0=1_770_000_100.0,
+                                      segment_values=n_values),
+                          config(args.window, n_values, args.max_cardinality))
+    cpu: dict[int, list[float]] = {n: [] for n in data}
+    wall: dict[int, list[float]] = {n: [] for n in data}
+    rss: dict[int, float] = {}
+    for _ in range(args.repeat):
+        for n_values, (reference, messages, cfg) in data.items():
+            gc.collect()
+            before, c0 = _rss_mb(), time.process_time()
+            wall[n_values].append(run_engine(messages, reference, args.batch, args.window, cfg))
+            cpu[n_values].append(time.process_time() - c0)
+            rss[n_values] = max(rss.get(n_values, 0.0), _rss_mb() - before)
+    first = args.segment_values[0]
+    rows = []
+    for n_values in data:
+        rate, rate_cpu = (args.events / statistics.median(t[n_values]) for t in (wall, cpu))
+        rows.append({"segment_values": n_values,
+                     "cardinality": min(n_values, args.max_cardinality),
+                     "events_per_second": round(rate), "events_per_cpu_second": round(rate_cpu),
+                     "ratio_to_first": round(statistics.median(wall[first]) / statistics.median(
+                         wall[n_values]), 3),
+                     "cpu_ratio_to_first": round(statistics.median(cpu[first]) / statistics.median(
+                         cpu[n_values]), 3),
+                     "rss_mb_growth": round(rss[n_values], 1)})
+        print(f"  {n_values:>7,} values: {rate:,.0f} ev/s ({rate_cpu:,.0f} per CPU s), "
+              f"ratio {rows[-1]['ratio_to_first']} (CPU {rows[-1]['cpu_ratio_to_first']})",
+              file=sys.stderr, flush=True)
+    return {"events": args.events, "window": args.window, "repeat": args.repeat,
+            "segment_growth": rows, "cpu_count": os.cpu_count()}
+
+
 def memory(args: argparse.Namespace) -> dict[str, object]:
     """Peak RSS while one window grows from 10k to 10M events (same batch fed repeatedly)."""
     reference = make_events(20_000, seed=1)
@@ -157,13 +235,21 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--events", type=int, default=200_000)
     p.add_argument("--batch", type=int, default=10_000)
-    p.add_argument("--window", default="1m", help="window of the engine (60,000 events at 1k/s)")
+    p.add_argument("--window", default=None,
+                   help="window of the engine: 1m (60,000 events at 1k/s); with "
+                        "--segment-values 5s (5,000 events, as the growth table)")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--memory", action="store_true", help="measure memory as the window grows")
     p.add_argument("--memory-max", type=int, default=10_000_000)
+    p.add_argument("--segment-values", type=int, nargs="+", metavar="N",
+                   help="one segment key with N Zipf-distributed values, for each N")
+    p.add_argument("--max-cardinality", type=int, default=10_000,
+                   help="limits.segment_cardinality is raised to N up to this")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    result = memory(args) if args.memory else throughput(args)
+    args.window = args.window or ("5s" if args.segment_values else "1m")
+    result = memory(args) if args.memory else segment_growth(args) if args.segment_values \
+        else throughput(args)
     if args.json:
         print(json.dumps(result))
     else:

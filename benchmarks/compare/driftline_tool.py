@@ -114,11 +114,19 @@ def new_engine(stream: Stream, cfg: Config, window: int = WINDOW,
     return eng
 
 
+def _add(out: Output, more: Output) -> None:
+    """``more`` appended to ``out`` (the engine's ``Output`` has no merge of its own)."""
+    out.incidents += more.incidents
+    out.dead_letters += more.dead_letters
+    out.windows_closed += more.windows_closed
+    out.notices += more.notices
+
+
 def run_included(eng: Engine, parts: Iterable[list[bytes]]) -> Output:
     out = Output()
     for part in parts:
-        out.extend(eng.process(part))
-    out.extend(eng.finish())
+        _add(out, eng.process(part))
+    _add(out, eng.finish())
     return out
 
 
@@ -134,7 +142,7 @@ def run_excluded(eng: Engine, decoded: list[tuple[Batch, list[bytes]]]) -> Outpu
         if eng.windows is None:
             eng._make_windows(batch)
         eng._absorb(batch, messages, out)
-    out.extend(eng.finish())
+    _add(out, eng.finish())
     return out
 
 

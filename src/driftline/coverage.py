@@ -35,7 +35,7 @@ from pydantic import Field
 from driftline.config import MonitorConfig, Remediation
 from driftline.detectors.base import Evaluation
 from driftline.incidents import Finding
-from driftline.judge import WindowFacts
+from driftline.judge import Pending, Verdicts, WindowFacts
 from driftline.monitors import Monitor
 from driftline.reference import Reference
 from driftline.state import Count, State, validated
@@ -75,15 +75,23 @@ class Tally:
         return "insufficient" if self.n_current > 0 else "no_events"
 
 
-def tally(findings: Iterable[Finding]) -> dict[tuple[str, str], Tally]:
-    """Findings of a window, summed per (monitor, model)."""
+def tally(verdicts: Verdicts, pending: Sequence[Pending]) -> dict[tuple[str, str], Tally]:
+    """What judgement made of each (monitor, model) of a window: from the findings of
+    unsegmented monitors (one per evaluation), from the judge's aggregate for segmented ones
+    (their clean segments are judged as columns, not findings)."""
     out: dict[tuple[str, str], Tally] = {}
-    for f in findings:
+    for f in verdicts.findings:
+        if f.monitor.segment_by is not None:
+            continue
         k = (f.monitor.name, f.model)
         t = out.get(k, Tally())
         judged = f.level is not None
         out[k] = Tally(t.judged + judged, t.insufficient + (not judged),
                        max(t.n_current, f.evaluation.n_current))
+    most = {(p.monitor.name, p.model): int(p.table.n_current.max()) if len(p.table) else 0
+            for p in pending}
+    for c in verdicts.coverage:
+        out[(c.monitor, c.model)] = Tally(c.judged, c.too_small, most.get((c.monitor, c.model), 0))
     return out
 
 
@@ -114,11 +122,11 @@ class Coverage:
                 self.pending[model] += n
         return new
 
-    def window(self, monitors: Sequence[Monitor], findings: Sequence[Finding],
+    def window(self, monitors: Sequence[Monitor], verdicts: Verdicts, pending: Sequence[Pending],
                reference: Reference, facts: WindowFacts, content: Pane | None = None,
                group: str = DEFAULT) -> tuple[dict[str, str], list[Finding]]:
         """Outcome per monitor of one closed window, and its coverage finding per model."""
-        tallies = tally(findings)
+        tallies = tally(verdicts, pending)
         outcome: dict[str, str] = {}
         by_model: dict[str, list[tuple[Monitor, str, Tally]]] = {}
         for m in monitors:

@@ -35,6 +35,10 @@ class Detection:
                  config_hash: str, clock: Callable[[], float]) -> None:
         d = config.detection
         self.alpha = d.fdr_alpha
+        self.show_every = config.limits.metric_segment_cardinality
+        #: True: a finding for every segment of every window, clean ones too (slower; for
+        #: whoever compares with a per-segment view: tests, a recorded investigation)
+        self.every_finding = False
         self.metrics, self.origin, self.config_hash, self.clock = metrics, origin, config_hash, clock
         self.evaluator = Evaluator(d.min_reference)
         self.incidents = IncidentManager(
@@ -66,7 +70,7 @@ class Detection:
             self.metrics.last_event.labels("*").set(default.windows.mark)
         if closed:  # incidents change only when a window closes
             self.gauges = EngineGauges(self.gauges.monitors, self.incidents.open_incidents(),
-                                       self.gauges.statistics)
+                                       self.gauges.statistics, self.gauges.coverage)
         return events, closed
 
     def _window(self, group: Group[Monitor], win: ClosedWindow, decoder: Decoder,
@@ -78,15 +82,17 @@ class Detection:
         facts = WindowFacts.of(win, group.spec.kind,
                                [decoder.versions.names[v] for v in win.content.versions],
                                self.origin, reference.id, self.config_hash)
-        findings = judge(pending, facts, self.alpha)
-        self.gauges = self.gauges.shown(findings, self.metrics.segment_label)
-        outcome, blind = self.coverage.window(group.monitors, findings, reference, facts,
-                                              win.content, group.key)
+        verdicts = judge(pending, facts, self.alpha, self.incidents.followed(),
+                         self.show_every, self.every_finding)
+        self.gauges = self.gauges.shown(verdicts, [(p.monitor.name, p.model) for p in pending],
+                                        self.metrics.statistic_label)
+        outcome, blind = self.coverage.window(group.monitors, verdicts, pending, reference,
+                                              facts, win.content, group.key)
         if group.key == DEFAULT:
             blind += self.coverage.models(group.monitors, facts)
         self._show_coverage(outcome)
         events: list[dict[str, Any]] = []
-        for f in [*findings, *blind]:
+        for f in [*verdicts.findings, *blind]:
             for ev in self.incidents.observe(f):
                 kind = ev["type"].rsplit(".", 1)[1]
                 severity = ev["data"]["severity"]

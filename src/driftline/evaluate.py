@@ -13,6 +13,7 @@ from typing import Any
 
 from driftline.decode import Decoder
 from driftline.detectors.base import EvalContext, Memory
+from driftline.detectors.table import SegmentNames
 from driftline.errors import StateError
 from driftline.judge import Pending
 from driftline.monitors import Monitor, category_names
@@ -21,7 +22,7 @@ from driftline.windows import Pane
 
 
 class Evaluator:
-    """Turns a closed window's merged pane into pending evaluations."""
+    """Turns a closed window's merged pane into pending evaluations: one table per monitor."""
 
     def __init__(self, min_reference: int) -> None:
         self.min_reference = min_reference
@@ -41,8 +42,8 @@ class Evaluator:
                     continue
                 csk = content.sketches.get((model, m.slot)) or m.detector.new_sketch(rsk)
                 memory = self._memory(m, model)
-                evals = m.detector.evaluate(csk, rsk, self.context(m, decoder), memory)
-                pending += [Pending(m, model, e) for e in evals]
+                table = m.detector.evaluate_table(csk, rsk, self.context(m, decoder), memory)
+                pending.append(Pending(m, model, table))
                 evaluated.append(m.name)
         return pending, evaluated
 
@@ -58,7 +59,8 @@ class Evaluator:
     def context(self, m: Monitor, decoder: Decoder) -> EvalContext:
         segs = None
         if m.cfg.segment_by is not None:
-            segs = list(enumerate(decoder.segment_values[m.cfg.segment_by].names))
+            vocab = decoder.segment_values[m.cfg.segment_by]
+            segs = SegmentNames(vocab.names, vocab.index)
         cats = category_names(m.cfg.signal, decoder) if m.kind == "categorical" else ()
         return EvalContext(segments=segs, categories=cats, min_reference=self.min_reference)
 

@@ -112,10 +112,17 @@ class IncidentManager:
     tracks: dict[str, Track] = field(default_factory=dict)
 
     def observe(self, finding: Finding) -> list[dict[str, Any]]:
-        """Advance the lifecycle with one finding; returns the CloudEvents to publish."""
-        t = self.tracks.setdefault(finding.key, Track())
-        if finding.level is None:
+        """Advance the lifecycle with one finding; returns the CloudEvents to publish.
+
+        Only keys with history get a track (an open incident or a breach streak): a clean
+        or too-small finding of a key without one changes nothing, which is why the judge
+        need not build findings for them (``followed``).
+        """
+        t = self.tracks.get(finding.key)
+        if finding.level is None or (t is None and finding.level == 0):
             return []
+        if t is None:
+            t = self.tracks[finding.key] = Track()
         if finding.level == 0:
             t.breach_streak = 0
             if t.incident_id is None:
@@ -189,6 +196,17 @@ class IncidentManager:
             time=f.window.time, data=data,
         )
         return event.model_dump(mode="json")
+
+    def followed(self) -> dict[tuple[str, str], set[str | None]]:
+        """(monitor, model) → the segment values with a track (None: the unsegmented one).
+
+        As many as there are open incidents and pending breach streaks, not segment values.
+        """
+        out: dict[tuple[str, str], set[str | None]] = {}
+        for key in self.tracks:
+            monitor, model, _, segment, *_coverage = json.loads(key)
+            out.setdefault((monitor, model), set()).add(segment[0][1] if segment else None)
+        return out
 
     def open_incidents(self) -> dict[tuple[str, str], int]:
         """(monitor, severity) → number of open incidents."""

@@ -1,6 +1,7 @@
 """Judgement: which evaluations of a closed window are breaches, and at what level.
 
-A window's tests are judged together: every p-value of the window (all monitors,
+A window's tests are judged together, as columns (a monitor's segments are one
+``SegmentTable``): every p-value of the window (all monitors,
 models and segments) goes through one Benjamini–Hochberg step at
 ``detection.fdr_alpha``; a test is a breach when its q-value passes *and* its
 effect size reaches the monitor's warning (level 1) or critical (level 2)
@@ -17,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from driftline.detectors.base import Evaluation
+from driftline.decode.vocab import OTHER
+from driftline.detectors.sketches import FloatArray, IntArray
+from driftline.detectors.table import BoolArray, SegmentTable
 from driftline.incidents import Finding, WindowRef
 from driftline.monitors import Monitor
 from driftline.windows import ClosedWindow
@@ -39,11 +42,52 @@ def benjamini_hochberg(p: Sequence[float] | np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Pending:
-    """One evaluation of a closed window, waiting for judgement."""
+    """One monitor's evaluations of a closed window for one model, waiting for judgement."""
 
     monitor: Monitor
     model: str
-    evaluation: Evaluation
+    table: SegmentTable
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """A segmented monitor's window in aggregate: what the per-segment gauges no longer show.
+
+    ``too_small`` counts the segment values with events in the window but too few to be
+    judged (below ``min_samples``, or a group the detector cannot compare), so a long tail
+    is never left out silently.
+    """
+
+    monitor: str
+    model: str
+    judged: int
+    breaching: int
+    too_small: int
+    worst_q: float | None
+
+
+@dataclass(frozen=True)
+class Series:
+    """One statistic gauge of the window: a segment's value and breach level (0 if unjudged)."""
+
+    monitor: str
+    model: str
+    detector: str
+    signal: str
+    segment_by: str | None
+    segment: str | None
+    value: float
+    level: int
+    direction: str
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """What a window's judgement hands on: findings worth an object, gauges, coverage."""
+
+    findings: list[Finding]
+    series: list[Series]
+    coverage: list[Coverage]
 
 
 @dataclass(frozen=True)
@@ -68,35 +112,87 @@ class WindowFacts:
                    positions, reference_id, config_hash)
 
 
-def level_of(m: Monitor, e: Evaluation, sufficient: bool, q: float | None, alpha: float,
-             ) -> int | None:
-    """None: too few events to judge; 0 ok; 1 warning; 2 critical."""
-    if not sufficient:
-        return None
-    if e.verdict is not None:  # a sequential detector: its change detector decides
-        return max(1, m.level(e.value)) if e.verdict else 0
-    return m.level(e.value) if q is not None and q <= alpha else 0
+def levels(p: Pending, sufficient: BoolArray, q: FloatArray, alpha: float) -> IntArray:
+    """Per row: -1 too few events to judge; 0 ok; 1 warning; 2 critical (as ``level_of``)."""
+    t, m = p.table, p.monitor
+    graded = m.levels(t.value)
+    by_q = np.where(~np.isnan(q) & (q <= alpha), graded, 0)
+    if t.verdict is not None:  # a sequential detector: its change detector decides
+        decided = ~np.isnan(t.verdict)
+        by_q = np.where(decided, np.where(t.verdict == 1.0, np.maximum(graded, 1), 0), by_q)
+    out: IntArray = np.where(sufficient, by_q, -1)
+    return out
 
 
-def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float) -> list[Finding]:
-    """One finding per evaluation, in order, with its level and q-value."""
-    sufficient = [p.monitor.detector.sufficient(p.evaluation, p.monitor.min_samples)
+def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
+          followed: Mapping[tuple[str, str], set[str | None]], show_every: int = 100,
+          every: bool = False) -> Verdicts:
+    """One BH step over every p-value of the window; findings for the rows that matter.
+
+    A row becomes a ``Finding`` when its monitor is not segmented, when it breaches, when
+    its segment is ``followed`` (an open incident or a pending hysteresis: the incident
+    manager must see its clean and too-small windows too), or when it is the ``__other__``
+    bucket. Every other row is judged all the same — it takes part in the BH step and the
+    coverage counts — but is clean or too small with nothing to follow: no object needed.
+    A monitor with at most ``show_every`` segment values shows a gauge series for each (a
+    handful of regions: the dashboard's context); a wider one only for its findings.
+    ``every``: a finding for every row (``driftline explain`` re-judging one window).
+    """
+    sufficient = [p.monitor.detector.sufficient_rows(p.table, p.monitor.min_samples)
                   for p in pending]
-    tested = [i for i, p in enumerate(pending)
-              if p.evaluation.p_value is not None and sufficient[i]]
-    q = benjamini_hochberg([pending[i].evaluation.p_value or 0.0 for i in tested])
-    qvals: dict[int, float] = dict(zip(tested, q.tolist(), strict=True))
-    findings = []
-    for i, p in enumerate(pending):
-        m, e = p.monitor, p.evaluation
-        level = level_of(m, e, sufficient[i], qvals.get(i), alpha)
-        findings.append(Finding(
-            monitor=m.cfg, model=p.model, signal=m.cfg.signal,
-            segment={m.cfg.segment_by: e.segment}
-            if m.cfg.segment_by is not None and e.segment is not None else {},
-            evaluation=e, level=level,
-            threshold=m.critical if level == 2 else m.warning, critical=m.critical,
-            direction=m.direction, q_value=qvals.get(i), window=facts.window,
-            versions=facts.versions, positions=facts.positions,
-            reference_id=facts.reference_id, config_hash=facts.config_hash))
-    return findings
+    tested = [s & ~np.isnan(p.table.p_value) for p, s in zip(pending, sufficient, strict=True)]
+    q_all = benjamini_hochberg(np.concatenate(
+        [p.table.p_value[t] for p, t in zip(pending, tested, strict=True)] or [np.empty(0)]))
+    findings: list[Finding] = []
+    series: list[Series] = []
+    coverage: list[Coverage] = []
+    at = 0
+    for p, suff, test in zip(pending, sufficient, tested, strict=True):
+        q = np.full(len(p.table), np.nan)
+        q[test] = q_all[at: at + int(test.sum())]
+        at += int(test.sum())
+        level = levels(p, suff, q, alpha)
+        rows = p.table.rows if every else _worth_a_finding(
+            p, level, followed.get((p.monitor.name, p.model), set()))
+        findings += [_finding(p, int(i), int(level[i]), q[i], facts) for i in rows]
+        series += _series(p, p.table.rows if len(p.table) <= show_every else rows, level)
+        if p.monitor.cfg.segment_by is not None:
+            coverage.append(Coverage(
+                p.monitor.name, p.model, int(suff.sum()), int((level >= 1).sum()),
+                int((~suff & (p.table.n_current > 0)).sum()),
+                float(q[test].min()) if test.any() else None))
+    return Verdicts(findings, series, coverage)
+
+
+def _series(p: Pending, rows: IntArray, level: IntArray) -> list[Series]:
+    t, m = p.table, p.monitor
+    return [Series(m.name, p.model, t.detector, m.cfg.signal, m.cfg.segment_by, t.names[i],
+                   float(t.value[i]), max(int(level[i]), 0), m.direction) for i in rows]
+
+
+def _worth_a_finding(p: Pending, level: IntArray, followed: set[str | None]) -> IntArray:
+    """The kept rows that become findings, in order (see ``judge``)."""
+    t = p.table
+    if p.monitor.cfg.segment_by is None:
+        return t.rows
+    wanted = t.keep & (level >= 1)
+    for name in (*followed, OTHER):
+        i = t.row_of(name)
+        if i is not None:
+            wanted[i] = t.keep[i]
+    out: IntArray = np.flatnonzero(wanted)
+    return out
+
+
+def _finding(p: Pending, i: int, level: int, q: float, facts: WindowFacts) -> Finding:
+    m, e = p.monitor, p.table.build(i)
+    lv = None if level < 0 else level
+    return Finding(
+        monitor=m.cfg, model=p.model, signal=m.cfg.signal,
+        segment={m.cfg.segment_by: e.segment}
+        if m.cfg.segment_by is not None and e.segment is not None else {},
+        evaluation=e, level=lv,
+        threshold=m.critical if lv == 2 else m.warning, critical=m.critical,
+        direction=m.direction, q_value=None if np.isnan(q) else float(q), window=facts.window,
+        versions=facts.versions, positions=facts.positions,
+        reference_id=facts.reference_id, config_hash=facts.config_hash)

@@ -24,13 +24,16 @@ from prometheus_client.registry import Collector
 from driftline import __version__
 from driftline.decode import REASONS, REPORTS, Batch, Decoder
 from driftline.decode.vocab import OTHER
-from driftline.incidents import Finding
+from driftline.detectors.sketches import IntArray
+from driftline.judge import Coverage, Verdicts
 
 ALL = "__all__"
 SEVERITIES = ("low", "medium", "high", "critical")
 #: (monitor, model, detector, signal, segment label)
 StatisticLabels = tuple[str, str, str, str, str]
 
+
+NAMESPACE = "driftline"
 
 @dataclass(frozen=True)
 class EngineGauges:
@@ -39,33 +42,40 @@ class EngineGauges:
     monitors: tuple[str, ...] = ()
     #: (monitor, severity) → open incidents
     open_incidents: Mapping[tuple[str, str], int] = field(default_factory=dict)
-    #: labels → (value, breach level 0/1/2, direction) of the last closed window
-    statistics: Mapping[StatisticLabels, tuple[float, int, str]] = field(default_factory=dict)
+    #: (monitor, model) → labels → (value, breach level 0/1/2, direction), its last window's
+    statistics: Mapping[tuple[str, str], Mapping[StatisticLabels, tuple[float, int, str]]] = \
+        field(default_factory=dict)
+    #: (monitor, model) → a segmented monitor's last window in aggregate
+    coverage: Mapping[tuple[str, str], Coverage] = field(default_factory=dict)
 
-    def shown(self, findings: Sequence[Finding],
+    def shown(self, verdicts: Verdicts, evaluated: Iterable[tuple[str, str]],
               segment_label: Callable[[str | None, str | None], str],
               ) -> EngineGauges:
         """These gauges with a closed window's statistics on top.
 
-        Segments folded into one label (beyond the metric cap) share a series: it shows the
-        worst of them, so a breach cannot be overwritten by a clean segment of the same label.
+        Each (monitor, model) ``evaluated`` in the window replaces its series: a segment
+        shown last window that is neither breaching nor followed now disappears, instead of
+        showing a stale breach. Segments folded into one label (beyond the metric cap) share
+        a series: it shows the worst of them.
         """
-        shown: dict[StatisticLabels, tuple[float, int, str]] = {}
-        for f in findings:
-            e = f.evaluation
-            labels = (f.monitor.name, f.model, e.detector, f.signal,
-                      segment_label(e.segment, f.monitor.segment_by))
-            level = f.level or 0
-            old = shown.get(labels)
-            if old is None or level > old[1]:
-                shown[labels] = (e.value, level, f.direction)
+        shown: dict[tuple[str, str], dict[StatisticLabels, tuple[float, int, str]]] = {
+            key: {} for key in evaluated}
+        for s in verdicts.series:
+            labels = (s.monitor, s.model, s.detector, s.signal,
+                      segment_label(s.segment, s.segment_by))
+            series = shown.setdefault((s.monitor, s.model), {})
+            old = series.get(labels)
+            if old is None or s.level > old[1]:
+                series[labels] = (s.value, s.level, s.direction)
         if not shown:
             return self
-        return EngineGauges(self.monitors, self.open_incidents, {**self.statistics, **shown})
+        coverage = {**self.coverage, **{(c.monitor, c.model): c for c in verdicts.coverage}}
+        return EngineGauges(self.monitors, self.open_incidents, {**self.statistics, **shown},
+                            coverage)
 
 
 class EngineCollector(Collector):
-    """Exports ``driftline_incidents_open``, ``driftline_statistic`` and ``driftline_breach``."""
+    """Exports open incidents, last statistics and breach levels, and segment coverage."""
 
     def __init__(self) -> None:
         self.sources: Callable[[], Iterable[EngineGauges]] = lambda: ()
@@ -75,29 +85,61 @@ class EngineCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         views = list(self.sources())
-        open_ = GaugeMetricFamily("driftline_incidents_open", "Open incidents.",
-                                  labels=["monitor", "severity"])
-        counts: dict[tuple[str, str], int] = {}
-        for v in views:
-            for m in v.monitors:
-                for sev in SEVERITIES:
-                    counts.setdefault((m, sev), 0)
-            for key, n in v.open_incidents.items():
-                counts[key] = counts.get(key, 0) + n
-        for (m, sev), n in sorted(counts.items()):
-            open_.add_metric([m, sev], n)
-        yield open_
+        yield _open_incidents(views)
         stat = GaugeMetricFamily("driftline_statistic", "Statistic of the last closed window.",
                                  labels=["monitor", "model", "detector", "signal", "segment"])
         breach = GaugeMetricFamily(
             "driftline_breach", "0 ok, 1 warning, 2 critical, for the last closed window.",
             labels=["monitor", "model", "detector", "signal", "segment", "direction"])
         for v in views:
-            for labels, (value, level, direction) in v.statistics.items():
-                stat.add_metric(list(labels), value)
-                breach.add_metric([*labels, direction], level)
+            for series in v.statistics.values():
+                for labels, (value, level, direction) in series.items():
+                    stat.add_metric(list(labels), value)
+                    breach.add_metric([*labels, direction], level)
         yield stat
         yield breach
+        yield from _coverage(views)
+
+
+def _open_incidents(views: Sequence[EngineGauges]) -> Metric:
+    open_ = GaugeMetricFamily("driftline_incidents_open", "Open incidents.",
+                              labels=["monitor", "severity"])
+    counts: dict[tuple[str, str], int] = {}
+    for v in views:
+        for m in v.monitors:
+            for sev in SEVERITIES:
+                counts.setdefault((m, sev), 0)
+        for key, n in v.open_incidents.items():
+            counts[key] = counts.get(key, 0) + n
+    for (m, sev), n in sorted(counts.items()):
+        open_.add_metric([m, sev], n)
+    return open_
+
+
+def _coverage(views: Sequence[EngineGauges]) -> Iterator[Metric]:
+    """Segment values per segmented monitor and state, and the worst q-value, summed/minimised."""
+    segments = GaugeMetricFamily(
+        "driftline_segments", "Segment values of a segmented monitor in its last closed window: "
+        "judged, breaching (of the judged), too_small (events, but too few to judge).",
+        labels=["monitor", "model", "state"])
+    worst = GaugeMetricFamily(
+        "driftline_segment_worst_q_value", "Smallest BH q-value among a segmented monitor's "
+        "segments in its last closed window.", labels=["monitor", "model"])
+    counts: dict[tuple[str, str, str], int] = {}
+    qs: dict[tuple[str, str], float] = {}
+    for v in views:
+        for (monitor, model), c in v.coverage.items():
+            for state, n in (("judged", c.judged), ("breaching", c.breaching),
+                             ("too_small", c.too_small)):
+                counts[(monitor, model, state)] = counts.get((monitor, model, state), 0) + n
+            if c.worst_q is not None:
+                qs[(monitor, model)] = min(qs.get((monitor, model), 1.0), c.worst_q)
+    for labels, n in sorted(counts.items()):
+        segments.add_metric(list(labels), n)
+    for (monitor, model), q in sorted(qs.items()):
+        worst.add_metric([monitor, model], q)
+    yield segments
+    yield worst
 
 
 class Metrics:
@@ -107,10 +149,13 @@ class Metrics:
                  segment_cardinality: int = 100) -> None:
         r = self.registry = registry if registry is not None else CollectorRegistry()
         self._segment_cap = segment_cardinality
-        self._segments: dict[str, set[str]] = {}
+        self._segments: dict[str, set[str]] = {}  # segment key → values with their own label
+        self._statistic_segments: dict[str, set[str]] = {}
+        self._slot_cache: dict[int, tuple[list[str], IntArray]] = {}
+        self._slot_index: dict[str, dict[str, int]] = {}  # key → label → slot
         self._models: set[str] = set()
         self._lock = threading.Lock()
-        ns = "driftline"
+        ns = NAMESPACE
         self.events = Counter("events", "Events read, by model and outcome (valid, invalid, late).",
                               ["model", "outcome"], namespace=ns, registry=r)
         self.invalid = Counter("events_invalid", "Rejected events by reason.", ["reason"],
@@ -130,15 +175,7 @@ class Metrics:
                                        ["type", "monitor", "severity"], namespace=ns, registry=r)
         self.windows_closed = Counter("windows_closed", "Windows closed and evaluated.",
                                       ["monitor"], namespace=ns, registry=r)
-        self.monitor_windows = Counter(
-            "monitor_windows", "Closed windows per monitor by outcome: evaluated, insufficient "
-            "(too few events), untestable (nothing to test against), no_events (signal absent), "
-            "no_reference (absent from the reference).",
-            ["monitor", "outcome"], namespace=ns, registry=r)
-        self.blind_windows = Gauge(
-            "monitor_blind_windows", "Consecutive closed windows without an evaluation (the "
-            "longest run over the monitor's models); 0 while it sees.",
-            ["monitor"], namespace=ns, registry=r)
+        self._coverage(r)
         self.window_close_lag = Histogram(
             "window_close_lag_seconds",
             "Wall-clock seconds between a window's end (event time) and its evaluation: "
@@ -182,6 +219,20 @@ class Metrics:
             if reason != "late" and reason not in REPORTS:
                 self.invalid.labels(reason)
 
+
+    def _coverage(self, r: CollectorRegistry) -> None:
+        """What each monitor could judge per window (docs/incidents.md, "Coverage")."""
+        ns = NAMESPACE
+        self.monitor_windows = Counter(
+            "monitor_windows", "Closed windows per monitor by outcome: evaluated, insufficient "
+            "(too few events), untestable (nothing to test against), no_events (signal absent), "
+            "no_reference (absent from the reference).",
+            ["monitor", "outcome"], namespace=ns, registry=r)
+        self.blind_windows = Gauge(
+            "monitor_blind_windows", "Consecutive closed windows without an evaluation (the "
+            "longest run over the monitor's models); 0 while it sees.",
+            ["monitor"], namespace=ns, registry=r)
+
     def declare_thresholds(self, monitors: Sequence[Any]) -> None:
         """Each monitor's warning and critical thresholds, and its incident series at 0."""
         for m in monitors:
@@ -201,16 +252,49 @@ class Metrics:
 
         The cap is per segment key, so a flood in one key cannot take the labels of another.
         """
+        with self._lock:
+            return self._label(self._segments, value, key)
+
+    def statistic_label(self, value: str | None, key: str | None = "") -> str:
+        """``segment_label`` for the statistic gauges, whose labels are counted apart.
+
+        Gauges are written for breaching and followed segments only, so their label slots go
+        to the first ``cap`` segment values that breach, not to the first that had traffic.
+        """
+        with self._lock:
+            return self._label(self._statistic_segments, value, key)
+
+    def _label(self, spaces: dict[str, set[str]], value: str | None, key: str | None) -> str:
         if value is None:
             return ALL
-        with self._lock:
-            seen = self._segments.setdefault(key or "", set())
-            if value in seen:
-                return value
-            if len(seen) < self._segment_cap:
-                seen.add(value)
-                return value
+        seen = spaces.setdefault(key or "", set())
+        if value in seen:
+            return value
+        if len(seen) < self._segment_cap:
+            seen.add(value)
+            return value
         return OTHER
+
+    def _slots(self, key: str, names: list[str]) -> tuple[IntArray, list[str]]:
+        """Code → label slot for a decoder's vocabulary ``names`` of ``key``; the slots' labels.
+
+        Cached per vocabulary (engines have their own) and extended as it grows, so counting
+        a batch costs one bincount, not one label lookup per segment value.
+        """
+        with self._lock:
+            entry = self._slot_cache.get(id(names))
+            if entry is None or entry[0] is not names:
+                if len(self._slot_cache) >= 256:  # engines come and go (rebalances): bounded
+                    self._slot_cache.pop(next(iter(self._slot_cache)))
+                entry = self._slot_cache[id(names)] = (names, np.empty(0, np.int64))
+            slots = self._slot_index.setdefault(key, {})
+            codes = entry[1]
+            if codes.size < len(names):
+                new = [slots.setdefault(self._label(self._segments, n, key), len(slots))
+                       for n in names[codes.size:]]
+                codes = np.concatenate([codes, np.asarray(new, np.int64)])
+                self._slot_cache[id(names)] = (names, codes)
+            return codes, list(slots)
 
     def count_dead_letters(self, reasons: Mapping[str, int]) -> None:
         """Dead letters by reason; rejected events also count as invalid, late ones as late.
@@ -248,14 +332,14 @@ class Metrics:
         """Events per (model, segment key, segment label): one unique per key, a few incs."""
         models = decoder.models.names
         for key, col in batch.segments.items():
-            names = decoder.segment_values[key].names
             ok = (col >= 0) & (batch.model >= 0)
-            pairs, counts = np.unique(batch.model[ok] * (len(names) + 1) + col[ok],
-                                      return_counts=True)
-            for pair, n in zip(pairs, counts, strict=True):
-                m, c = divmod(int(pair), len(names) + 1)
-                self.segment_events.labels(models[m], key,
-                                           self.segment_label(names[c], key)).inc(int(n))
+            if not ok.any():
+                continue
+            slot_of, labels = self._slots(key, decoder.segment_values[key].names)
+            counts = np.bincount(batch.model[ok] * len(labels) + slot_of[col[ok]])
+            for pair in np.flatnonzero(counts):
+                m, slot = divmod(int(pair), len(labels))
+                self.segment_events.labels(models[m], key, labels[slot]).inc(int(counts[pair]))
 
     def watch(self, sources: Callable[[], Iterable[EngineGauges]]) -> None:
         """Export at scrape time the gauges of the engines ``sources`` returns."""

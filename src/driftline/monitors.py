@@ -105,6 +105,16 @@ class Monitor:
         v = abs(value) if self.direction == "both" else value
         return 2 if v >= self.critical else 1 if v >= self.warning else 0
 
+    def levels(self, values: FloatArray) -> IntArray:
+        """``level`` of every value at once (NaN: 0, as ``level`` gives)."""
+        if self.direction == "below":
+            out: IntArray = np.where(values <= self.critical, 2,
+                                     np.where(values <= self.warning, 1, 0))
+            return out
+        v = np.abs(values) if self.direction == "both" else values
+        out = np.where(v >= self.critical, 2, np.where(v >= self.warning, 1, 0))
+        return out
+
 
 def slot_name(signal: str, segment_by: str | None, sketch: str) -> str:
     """The slot's name: a JSON array, unambiguous whatever the names hold ('|', quotes)."""

@@ -59,8 +59,13 @@ def split(items: Sequence[Any], cuts: Iterable[int]) -> list[list[Any]]:
 
 
 def record_findings(engine: Any, coverage: bool = False) -> list[Finding]:
-    """Every finding the engine judges from now on (all windows, clean ones too), coverage
-    findings left out (``coverage=True`` keeps only those)."""
+    """Every finding the engine judges from now on (all windows and segments, clean ones too),
+    coverage findings left out (``coverage=True`` keeps only those).
+
+    The engine is switched to a finding per segment (``every_finding``): by default a
+    segmented monitor's clean segments without an incident are judged as columns only.
+    """
+    engine.detection.every_finding = True
     seen: list[Finding] = []
     observe: Callable[[Finding], list[dict[str, Any]]] = engine.incidents.observe
 

@@ -184,3 +184,20 @@ def test_non_finite_statistics_become_null_in_events(value: float) -> None:
     ev = IncidentManager().observe(finding(0, 2, value=value))[0]
     assert ev["data"]["value"] is None
     json.dumps(ev, allow_nan=False)
+
+
+def test_clean_and_too_small_findings_of_untracked_keys_leave_no_track() -> None:
+    """Tracks exist only for open incidents and breach streaks, so a judge may skip the
+    clean and too-small segments of a 10,000-value key without changing any outcome."""
+    m = IncidentManager(open_after=2)
+    for w in range(3):
+        for level in (None, 0):
+            assert m.observe(finding(w, level, monitor=FAIRNESS,
+                                     segment={"region": f"r{w}{level}"})) == []
+    assert m.tracks == {}
+    m.observe(finding(3, 1, monitor=FAIRNESS, segment={"region": "south"}))  # pending: 1 of 2
+    m.observe(finding(4, None, monitor=FAIRNESS, segment={"region": "south"}))
+    assert m.followed() == {("rate-south", "m"): {"south"}}
+    assert [e["type"] for e in m.observe(finding(5, 1, monitor=FAIRNESS,
+                                                  segment={"region": "south"}))] \
+        == ["io.driftline.incident.opened"]

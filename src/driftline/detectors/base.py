@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
 from driftline.detectors.sketches import CountTable, FloatArray, IntArray, QuantileHistogram, Sketch
+from driftline.detectors.table import BoolArray, Evaluation, SegmentTable
+
+__all__ = ["Evaluation", "SegmentTable"]
 
 Direction = Literal["above", "below", "both"]
 
@@ -35,23 +38,6 @@ class EvalContext:
     segments: Sequence[tuple[int, str]] | None = None
     categories: Sequence[str] = ()
     min_reference: int = 100
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One statistic for one segment of one window, before any judgement."""
-
-    detector: str
-    statistic: str
-    value: float
-    p_value: float | None
-    n_reference: int
-    n_current: int
-    segment: str | None = None
-    top_contributors: tuple[dict[str, Any], ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)
-    #: a sequential detector decides by itself (True: breach); None: p-value and thresholds do
-    verdict: bool | None = None
 
 
 class Memory(Protocol):
@@ -96,6 +82,17 @@ class Detector(ABC):
         ``memory`` is what ``new_memory`` gave for this monitor and model, carried from
         window to window (None for detectors without memory): evaluating updates it.
         """
+
+    def evaluate_table(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                       memory: Memory | None = None) -> SegmentTable:
+        """``evaluate`` as columns; detectors that evaluate segments as arrays override it."""
+        return SegmentTable.of(self.name, self.statistic,
+                               self.evaluate(current, reference, ctx, memory))
+
+    def sufficient_rows(self, table: SegmentTable, min_samples: int) -> BoolArray:
+        """``sufficient`` for every row of ``table`` (False where the row is no evaluation)."""
+        out: BoolArray = (table.n_current >= min_samples) & table.keep
+        return out
 
     def new_memory(self) -> Memory | None:
         """Fresh cross-window memory; None for detectors that judge each window alone."""

@@ -18,12 +18,21 @@ test of the group against the most-selected group.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from driftline.detectors.base import CountDetector, EvalContext, Evaluation, Memory, segment_rows
-from driftline.detectors.segment_rate import trials_successes, two_proportion_z
+import numpy as np
+
+from driftline.detectors.base import CountDetector, EvalContext, Evaluation, Memory
 from driftline.detectors.sketches import CountTable, Sketch
+from driftline.detectors.table import (
+    SegmentTable,
+    ratio_or,
+    rows_of,
+    segment_codes,
+    two_proportion_z_arrays,
+)
 
 
 @dataclass(frozen=True)
@@ -40,22 +49,36 @@ class DisparateImpact(CountDetector):
 
     def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
                  memory: Memory | None = None) -> list[Evaluation]:
+        return self.evaluate_table(current, reference, ctx, memory).evaluations()
+
+    def evaluate_table(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                       memory: Memory | None = None) -> SegmentTable:
+        """Every group against the most-selected one; groups under ``min_group`` are not kept."""
         assert isinstance(current, CountTable)
-        groups = [(code, name, *trials_successes(current, code)) for code, name in segment_rows(ctx)]
-        eligible = [g for g in groups if g[2] >= self.min_group]
-        if not eligible:
-            return []
-        _, best_name, best_n, best_s = max(eligible, key=lambda g: g[3] / g[2])
-        best_rate = best_s / best_n
-        out = []
-        for _, name, n, s in eligible:
-            rate = s / n
-            ratio = rate / best_rate if best_rate > 0 else 1.0
-            _, p = two_proportion_z(best_s, best_n, s, n)
-            out.append(Evaluation(
-                detector=self.name, statistic=self.statistic, value=float(ratio), p_value=p,
-                n_reference=best_n, n_current=n, segment=name,
-                details={"selection_rate": rate, "reference_group": best_name,
-                         "reference_group_rate": best_rate},
-            ))
-        return out
+        index = None
+        if ctx.segments is None:
+            names: Sequence[str | None] = [None]
+            cur = current.row(None, 2)[None, :]
+        else:
+            codes, seg_names, index = segment_codes(ctx.segments)
+            cur, names = rows_of(current, codes, 2), seg_names
+        n, s = cur.sum(axis=1), cur[:, 1]
+        eligible = (n >= self.min_group) & (n > 0)
+        rate = ratio_or(s, n, 0.0)
+        best = int(np.argmax(np.where(eligible, rate, -1.0))) if eligible.any() else -1
+        best_n, best_s = (int(n[best]), int(s[best])) if best >= 0 else (0, 0)
+        best_rate = best_s / best_n if best_n else 0.0
+        ratio = rate / best_rate if best_rate > 0 else np.ones(rate.size)
+        _, p = two_proportion_z_arrays(np.full(n.size, best_s), np.full(n.size, best_n), s, n)
+        best_name = names[best] if best >= 0 else None
+
+        def build(i: int) -> Evaluation:
+            return Evaluation(
+                detector=self.name, statistic=self.statistic, value=float(ratio[i]),
+                p_value=float(p[i]), n_reference=best_n, n_current=int(n[i]),
+                segment=names[i],
+                details={"selection_rate": float(rate[i]), "reference_group": best_name,
+                         "reference_group_rate": best_rate})
+
+        return SegmentTable(self.name, self.statistic, names, ratio, p,
+                            np.full(n.size, best_n), n, eligible, build, index=index)

@@ -22,14 +22,22 @@ that sees a region being deprioritized while the aggregate rate barely moves.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 from scipy import special
 
-from driftline.detectors.base import CountDetector, EvalContext, Evaluation, Memory, segment_rows
+from driftline.detectors.base import CountDetector, EvalContext, Evaluation, Memory
 from driftline.detectors.sketches import CountTable, Sketch
+from driftline.detectors.table import (
+    SegmentTable,
+    ratio_or,
+    rows_of,
+    segment_codes,
+    two_proportion_z_arrays,
+)
 
 
 def two_proportion_z(s1: float, n1: float, s2: float, n2: float) -> tuple[float, float]:
@@ -61,23 +69,38 @@ class SegmentRate(CountDetector):
 
     def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
                  memory: Memory | None = None) -> list[Evaluation]:
+        return self.evaluate_table(current, reference, ctx, memory).evaluations()
+
+    def evaluate_table(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                       memory: Memory | None = None) -> SegmentTable:
+        """Every segment's two-proportion test at once (one row, 'all', when unsegmented)."""
         assert isinstance(current, CountTable) and isinstance(reference, CountTable)
         n_all, s_all = trials_successes(reference, None)
-        out = []
-        for code, name in segment_rows(ctx):
-            n_ref, s_ref = trials_successes(reference, code)
-            scope = "segment"
-            if n_ref < ctx.min_reference:
-                n_ref, s_ref, scope = n_all, s_all, "overall"
-            n_cur, s_cur = trials_successes(current, code)
-            z, p = two_proportion_z(s_ref, n_ref, s_cur, n_cur)
-            r_ref = s_ref / n_ref if n_ref else float("nan")
-            r_cur = s_cur / n_cur if n_cur else float("nan")
-            diff = r_cur - r_ref if n_cur and n_ref else 0.0
-            out.append(Evaluation(
-                detector=self.name, statistic=self.statistic, value=float(diff), p_value=p,
-                n_reference=n_ref, n_current=n_cur, segment=name,
-                details={"reference_rate": r_ref, "current_rate": r_cur, "z": z,
-                         "reference_scope": scope},
-            ))
-        return out
+        index = None
+        if ctx.segments is None:
+            ref = reference.row(None, 2)[None, :]
+            cur = current.row(None, 2)[None, :]
+            names: Sequence[str | None] = [None]
+        else:
+            codes, seg_names, index = segment_codes(ctx.segments)
+            ref, cur, names = rows_of(reference, codes, 2), rows_of(current, codes, 2), seg_names
+        n_ref, s_ref = ref.sum(axis=1), ref[:, 1]
+        own = n_ref >= ctx.min_reference
+        n_ref, s_ref = np.where(own, n_ref, n_all), np.where(own, s_ref, s_all)
+        n_cur, s_cur = cur.sum(axis=1), cur[:, 1]
+        z, p = two_proportion_z_arrays(s_ref, n_ref, s_cur, n_cur)
+        r_ref = ratio_or(s_ref, n_ref, float("nan"))
+        r_cur = ratio_or(s_cur, n_cur, float("nan"))
+        diff = np.where((n_cur != 0) & (n_ref != 0), r_cur - r_ref, 0.0)
+
+        def build(i: int) -> Evaluation:
+            return Evaluation(
+                detector=self.name, statistic=self.statistic, value=float(diff[i]),
+                p_value=float(p[i]), n_reference=int(n_ref[i]), n_current=int(n_cur[i]),
+                segment=names[i],
+                details={"reference_rate": float(r_ref[i]), "current_rate": float(r_cur[i]),
+                         "z": float(z[i]),
+                         "reference_scope": "segment" if own[i] else "overall"})
+
+        return SegmentTable(self.name, self.statistic, names, diff, p, n_ref, n_cur,
+                            np.ones(diff.size, bool), build, index=index)

@@ -17,13 +17,16 @@ at least ``min_expected`` were expected — is reported with ``details.silent``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
 from scipy import special
 
-from driftline.detectors.base import CountDetector, EvalContext, Evaluation, Memory, segment_rows
+from driftline.detectors.base import CountDetector, EvalContext, Evaluation, Memory
 from driftline.detectors.sketches import CountTable, Sketch
+from driftline.detectors.table import BoolArray, SegmentTable, ratio_or, rows_of, segment_codes
 
 
 @dataclass(frozen=True)
@@ -47,26 +50,43 @@ class SegmentVolume(CountDetector):
         """
         return float(evaluation.details.get("expected", 0.0)) >= min_samples / 10
 
+    def sufficient_rows(self, table: SegmentTable, min_samples: int) -> BoolArray:
+        out: BoolArray = (table.columns["expected"] >= min_samples / 10) & table.keep
+        return out
+
     def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
                  memory: Memory | None = None) -> list[Evaluation]:
+        return self.evaluate_table(current, reference, ctx, memory).evaluations()
+
+    def evaluate_table(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                       memory: Memory | None = None) -> SegmentTable:
+        """Every segment's share at once; segments absent from the reference are not kept."""
         assert isinstance(current, CountTable) and isinstance(reference, CountTable)
         n_ref, n_cur = reference.total, current.total
-        out = []
-        for code, name in segment_rows(ctx):
-            r = int(reference.row(code, 1).sum())
-            c = int(current.row(code, 1).sum())
-            if r == 0 or n_ref == 0:
-                continue  # a segment new since the reference cannot collapse
-            share_ref = r / n_ref
-            expected = share_ref * n_cur
-            ratio = (c / n_cur) / share_ref if n_cur else 1.0
-            # = stats.poisson.cdf(c, expected); the special function is ~15x cheaper
-            p = float(special.pdtr(c, expected)) if expected > 0 else 1.0
-            out.append(Evaluation(
-                detector=self.name, statistic=self.statistic, value=float(ratio), p_value=p,
-                n_reference=r, n_current=c, segment=name,
-                details={"reference_share": share_ref, "current_share": c / n_cur if n_cur else 0.0,
-                         "expected": expected,
-                         "silent": c == 0 and expected >= self.min_expected},
-            ))
-        return out
+        index = None
+        if ctx.segments is None:
+            r, c = reference.row(None, 1).sum(keepdims=True), current.row(None, 1).sum(keepdims=True)
+            names: Sequence[str | None] = [None]
+        else:
+            codes, seg_names, index = segment_codes(ctx.segments)
+            r, c = rows_of(reference, codes, 1).sum(axis=1), rows_of(current, codes, 1).sum(axis=1)
+            names = seg_names
+        keep = (r != 0) & (n_ref != 0)  # a segment new since the reference cannot collapse
+        share_ref = r / n_ref if n_ref else np.zeros(r.size)
+        expected = share_ref * n_cur
+        share_cur = c / n_cur if n_cur else np.zeros(c.size)
+        ratio = ratio_or(share_cur, share_ref, 1.0) if n_cur else np.ones(r.size)
+        # = stats.poisson.cdf(c, expected); the special function is ~15x cheaper
+        p = np.where(expected > 0, special.pdtr(c, expected), 1.0)
+
+        def build(i: int) -> Evaluation:
+            return Evaluation(
+                detector=self.name, statistic=self.statistic, value=float(ratio[i]),
+                p_value=float(p[i]), n_reference=int(r[i]), n_current=int(c[i]),
+                segment=names[i],
+                details={"reference_share": float(share_ref[i]),
+                         "current_share": float(share_cur[i]), "expected": float(expected[i]),
+                         "silent": bool(c[i] == 0 and expected[i] >= self.min_expected)})
+
+        return SegmentTable(self.name, self.statistic, names, ratio, p, r, c, keep, build,
+                            columns={"expected": expected}, index=index)

@@ -176,7 +176,7 @@ def findings(setup: Setup, monitors: Sequence[Monitor], pane: Pane, shape: Shape
     versions = [setup.decoder.versions.names[v] for v in pane.versions]
     facts = WindowFacts.of(ClosedWindow(e, start, end, pane), shape.kind, versions, origin,
                            setup.reference.id, setup.config_hash)
-    return judge(pending, facts, setup.config.detection.fdr_alpha)
+    return judge(pending, facts, setup.config.detection.fdr_alpha, {}, every=True).findings
 
 
 def matching(found: Sequence[Finding], monitor: str, model: str,
