@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from driftline.config import Config, MonitorConfig, WindowSpec
+from driftline.decode.schema import Schema
 from driftline.detectors import REGISTRY
 from driftline.errors import ConfigError
 from driftline.monitors import Monitor, compile_monitor
@@ -83,8 +84,6 @@ def _thresholds_sane(where: str, m: MonitorConfig, report: Report) -> None:
 def _monitors_without_sample(config: Config, report: Report) -> None:
     """Each monitor against the features the config declares; the others' kinds need events."""
     i = config.input
-    from driftline.decode.schema import Schema
-
     declared = i.numeric_features is not None or i.categorical_features is not None
     schema = Schema(tuple(i.numeric_features or ()), tuple(i.categorical_features or ()),
                     tuple(i.segment_keys) if i.segment_keys is not None
@@ -108,10 +107,10 @@ def _monitors_without_sample(config: Config, report: Report) -> None:
                             f"{', '.join(unchecked)} is checked with --sample FILE")
 
 
-def compiled(n: int, m: MonitorConfig, schema: object, config: Config,
+def compiled(n: int, m: MonitorConfig, schema: Schema, config: Config,
              report: Report) -> Monitor | None:
     try:
-        return compile_monitor(m, schema, config.detection)  # type: ignore[arg-type]
+        return compile_monitor(m, schema, config.detection)
     except ConfigError as exc:
         report.problems.append(f"monitors.{n} ({m.name}): "
                                f"{str(exc).removeprefix(f'monitor {m.name}: ')}")

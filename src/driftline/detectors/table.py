@@ -56,6 +56,7 @@ class SegmentNames(Sequence[tuple[int, str]]):
     def __len__(self) -> int:
         return len(self.names)
 
+    # Sequence also takes a slice; segment rows are read one index at a time
     def __getitem__(self, i: int) -> tuple[int, str]:  # type: ignore[override]
         return (range(len(self.names))[i], self.names[i])
 
