@@ -154,6 +154,10 @@ CORPUS = [
     Case("timestamp_bool", body(timestamp=True), "bad_timestamp"),
     Case("timestamp_negative", body(timestamp=-5), "bad_timestamp"),
     Case("timestamp_numeric_string", body(timestamp=str(int(EPOCH))), "bad_timestamp"),
+    # RFC 3339's DIGIT is ASCII 0-9: other Unicode digits (which int() would read) are not one
+    Case("arabic_indic_year", body(timestamp="\u0662\u0660\u0662\u0666-02-13T06:00:00Z"),
+         "bad_timestamp"),
+    Case("fullwidth_fraction", body(timestamp="2026-02-13T06:00:00.\uff11Z"), "bad_timestamp"),
     # models, size, layout
     Case("unknown_model", body(model_id="other"), "unknown_model", CONFIG, documented=True),
     Case("duplicate_keys_last_wins", GOOD[:-1] + b',"model_id":"other"}', "unknown_model", CONFIG,
