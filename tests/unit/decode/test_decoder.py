@@ -62,6 +62,7 @@ class Case:
 
 SCHEMA_KNOWN = "documented: the decoder checks the types of the features its schema knows"
 CONFIG = "config: the model list and the size cap are deployment settings, not the contract"
+INF = "pydantic's JSON parser reads an out-of-range number as inf, and extra fields are not checked"
 
 CORPUS = [
     # not JSON at all
@@ -121,6 +122,11 @@ CORPUS = [
     Case("nan_timestamp", raw_body(timestamp=b"NaN"), "non_finite"),
     Case("infinity_timestamp", raw_body(timestamp=b"Infinity"), "non_finite"),
     Case("infinity_latency", raw_body(latency_ms=b"Infinity"), "non_finite"),
+    # a number past a double's range is not JSON to the contract, even in a field nobody reads
+    Case("huge_number_nobody_reads", raw_body(junk=b"1.7976931348623159e308"), "non_finite", INF),
+    Case("huge_exponent_nobody_reads", raw_body(junk=b"[2.5E+312]"), "non_finite", INF),
+    Case("long_integer_nobody_reads", raw_body(junk=b"9" * 320), "non_finite", INF),
+    Case("huge_feature_nobody_reads", raw_body(features=b'{"x": 1, "other": 1e400}'), "non_finite"),
     Case("nan_prediction", raw_body(prediction=b"NaN"), "non_finite"),
     # timestamps
     Case("rfc3339_z", body(timestamp="2026-02-13T06:00:00Z"), None),
