@@ -12,7 +12,9 @@ Two paths, one contract (``contract.py``):
   fails the typed schema), and nothing Arrow read may be infinite. Anything else goes line by
   line — one bad line costs its batch the slower path, never an event.
 
-Both end in ``_finish``: vocabulary codes, known models, the model cap, values past a cap.
+Where the native decoder (Rust, ``native.py``) is installed it reads every batch instead, and
+hands each line it refuses to ``classify`` for its reason. All three end in ``_finish``:
+vocabulary codes, known models, the model cap, values past a cap.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import io
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from driftline.decode.batch import Batch, DeadLetter
+from driftline.decode import native
+from driftline.decode.batch import Batch, Columns, DeadLetter
 from driftline.decode.contract import Contract, Event
 from driftline.decode.schema import Schema
 from driftline.decode.vocab import Vocabulary
@@ -45,23 +47,6 @@ _NON_FINITE_TOKEN = re.compile(rb"[:\[,]\s*-?(?:NaN|Infinity)\b")
 _MAX_DEPTH = 1024  # orjson's nesting limit: a deeper document is malformed_json
 _SPACES = {b" ", b"\t", b"\r"}
 _HUGE = r"[0-9][eE]\+?[0-9]{3}|[0-9]{100}"  # a number that may overflow a double (RE2)
-
-
-@dataclass
-class Columns:
-    """What either path read, before vocabularies: canonical strings and floats per row."""
-
-    rows: IntArray
-    model: Sequence[str | None] | pa.Array
-    version: Sequence[str | None] | pa.Array
-    timestamp: FloatArray
-    prediction: FloatArray
-    decision: Sequence[str | None] | pa.Array
-    latency: FloatArray
-    numeric: dict[str, FloatArray] = field(default_factory=dict)
-    categorical: dict[str, Sequence[str | None] | pa.Array] = field(default_factory=dict)
-    segments: dict[str, Sequence[str | None] | pa.Array] = field(default_factory=dict)
-    faults: list[tuple[str, str, np.ndarray]] = field(default_factory=list)  # fast path's
 
 
 def _tree(paths: dict[str, tuple[tuple[str, ...], pa.DataType]]) -> pa.Schema:
@@ -102,6 +87,7 @@ class Decoder:
         self._arrow = {numeric: self._arrow_schema(numeric) for numeric in (True, False)}
         self._ts_numeric = True
         self.fast_batches = self.slow_batches = 0
+        self.native = native.reader(self.contract, max_message_bytes, self.classify)
 
     def _arrow_schema(self, numeric_ts: bool) -> pa.Schema:
         f, s, c = self.schema.fields, self.schema, self.contract
@@ -134,6 +120,9 @@ class Decoder:
         dead: list[DeadLetter] = []
         if not n:
             return self._empty(), dead
+        cols = self.native.read(messages, pos, part, dead) if self.native is not None else None
+        if cols is not None:  # the native reader: a refused line gets classify's verdict
+            return self._finish(cols, messages, pos, part, dead)
         buf = self._eligible(messages)
         cols = self._fast(buf, len(messages)) if buf is not None else None
         if cols is None:

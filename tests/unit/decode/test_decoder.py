@@ -1,7 +1,8 @@
 """The decoder: every bad input becomes exactly one dead letter with its reason; no good event is lost.
 
 A corpus of hostile and edge-case messages is decoded alone (one line per batch) and
-interleaved with good events, on both the Arrow fast path and the per-line slow path.
+interleaved with good events, on both the Arrow fast path and the per-line slow path, and on
+the native decoder: every test here runs once per decoder (``decoder_kind``, conftest.py).
 The pydantic ``PredictionEvent`` model is held to the same verdicts, with its
 documented differences written down next to the cases they concern.
 """
@@ -22,6 +23,7 @@ from driftline.decode import REASONS, REPORTS, Batch, Decoder, Schema, check_eve
 from driftline.decode.vocab import MAX_OVERFLOW_NAMES, OTHER
 from driftline.events import PredictionEvent
 
+pytestmark = pytest.mark.usefixtures("decoder_kind")
 SCHEMA = Schema(numeric=("x",), categorical=("color",), segments=("region",), labels=True)
 MODELS = ["m"]
 EPOCH = 1_770_962_400.0  # 2026-02-13T06:00:00Z
@@ -330,15 +332,21 @@ def test_fast_and_slow_paths_give_identical_columns() -> None:
     assert [mixed[r] for r in mixed_batch.rows] == good
 
 
-def test_a_clean_batch_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A clean batch is parsed by Arrow in one go: the per-line slow path is not entered."""
+def test_a_clean_batch_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch, decoder_kind: str) -> None:
+    """A clean batch is read in one go — by the native reader, else by Arrow: the per-line
+    slow path is not entered, and no line is classified one by one."""
     def fail(*_: Any) -> Any:
         raise AssertionError("slow path used for a clean batch")
     d = decoder()
     monkeypatch.setattr(d, "_per_line", fail)
+    monkeypatch.setattr(d, "classify", fail)
+    if d.native is not None:
+        d.native.classify = fail
     batch, dead = d.decode(goods(50))
     assert (len(batch), dead) == (50, [])
-    assert (d.fast_batches, d.slow_batches) == (1, 0)
+    native = d.native.batches if d.native is not None else 0
+    assert (native, d.fast_batches, d.slow_batches) == ((1, 0, 0) if decoder_kind == "native"
+                                                        else (0, 1, 0))
 
 
 def test_the_decoder_enforces_check_event() -> None:
