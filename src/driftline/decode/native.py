@@ -57,7 +57,10 @@ def wanted() -> str:
 
 def name() -> str:
     """The decoder this process uses: ``native`` or ``python`` (``--version``, build_info)."""
-    want = wanted()
+    try:
+        want = wanted()
+    except ConfigError:
+        return f"invalid {ENV}"  # building a decoder says what is wrong
     if want == "native" and not available():
         return "native (not installed)"
     return "native" if want != "python" and available() else "python"
