@@ -53,6 +53,9 @@ impl Val<'_> {
 pub struct Trie {
     nodes: Vec<Node>,
     slots: usize,
+    /// per node and child: the key's JSON text is its bytes (no `"`, `\\` or control
+    /// character that a document would have to escape)
+    plain: Vec<Vec<bool>>,
 }
 
 #[derive(Debug, Default)]
@@ -89,7 +92,20 @@ impl Trie {
             nodes[at].slot = Some(usize::MAX); // numbered below
             ends.push(at);
         }
-        let mut trie = Trie { nodes, slots: 0 };
+        let plain = nodes
+            .iter()
+            .map(|n| {
+                n.children
+                    .iter()
+                    .map(|(k, _)| !k.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20))
+                    .collect()
+            })
+            .collect();
+        let mut trie = Trie {
+            nodes,
+            slots: 0,
+            plain,
+        };
         trie.number(0);
         let slots = ends
             .iter()
@@ -116,13 +132,34 @@ impl Trie {
         self.slots
     }
 
-    fn child(&self, node: usize, key: &[u8]) -> Option<usize> {
-        self.nodes[node]
-            .children
-            .iter()
-            .find(|(k, _)| **k == *key)
-            .map(|&(_, c)| c)
+    /// The index among `node`'s children of the one named `key`, trying `guess` first.
+    #[inline(always)]
+    fn child(&self, node: usize, key: &[u8], guess: usize) -> Option<usize> {
+        let children = &self.nodes[node].children;
+        if let Some((k, _)) = children.get(guess) {
+            if same(k, key) {
+                return Some(guess);
+            }
+        }
+        children.iter().position(|(k, _)| same(k, key))
     }
+}
+
+/// Byte equality without a call to `memcmp` for the short keys events have.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    for k in 0..a.len() {
+        if a[k] != b[k] {
+            return false;
+        }
+    }
+    true
 }
 
 /// The document is not JSON as orjson reads it (or not an object: the reader rejects both).
@@ -150,22 +187,28 @@ const POW10: [f64; 23] = [
 ];
 
 /// Reads documents against one trie; `vals[slot]` holds what the last document had there.
+///
+/// The cursor is a local of each function (passed in, handed back), never a field: stores
+/// into `vals` then cannot make the compiler reload it, which keeps the hot loops tight.
 pub struct Parser<'a, 't> {
     trie: &'t Trie,
-    b: &'a [u8],
-    i: usize,
     pub vals: Vec<Val<'a>>,
     key: Vec<u8>,
+    /// The order producers write keys in, learnt: per trie node, the index (among its
+    /// parent's children) of the key that followed it last time, and the index of its own
+    /// first key. With it a key is found in one comparison, whatever the order.
+    next: Vec<u32>,
+    first: Vec<u32>,
 }
 
 impl<'a, 't> Parser<'a, 't> {
     pub fn new(trie: &'t Trie) -> Self {
         Parser {
             trie,
-            b: &[],
-            i: 0,
             vals: vec![Val::Missing; trie.slots()],
             key: Vec::new(),
+            next: vec![0; trie.nodes.len()],
+            first: vec![0; trie.nodes.len()],
         }
     }
 
@@ -174,68 +217,74 @@ impl<'a, 't> Parser<'a, 't> {
         if std::str::from_utf8(doc).is_err() {
             return Err(Bad);
         }
-        self.b = doc;
-        self.i = 0;
         for v in self.vals.iter_mut() {
             *v = Val::Missing;
         }
-        self.ws();
-        if self.b.get(self.i) != Some(&b'{') {
+        let i = ws(doc, 0);
+        if doc.get(i) != Some(&b'{') {
             return Err(Bad);
         }
-        self.i += 1;
-        self.object(1, Some(0))?;
-        self.ws();
-        if self.i != self.b.len() {
+        let i = self.object(doc, i + 1, 1, Some(0))?;
+        if ws(doc, i) != doc.len() {
             return Err(Bad);
         }
         Ok(())
     }
 
-    #[inline]
-    fn ws(&mut self) {
-        while let Some(&c) = self.b.get(self.i) {
-            if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
-                break;
-            }
-            self.i += 1;
-        }
-    }
-
-    #[inline]
-    fn next(&mut self) -> R<u8> {
-        let c = *self.b.get(self.i).ok_or(Bad)?;
-        self.i += 1;
-        Ok(c)
-    }
-
-    /// The members of an object whose `{` was read; `node`: where it sits in the trie.
-    fn object(&mut self, depth: usize, node: Option<usize>) -> R<()> {
+    /// The members of an object whose `{` is before `i`; `node`: where it sits in the trie.
+    /// Returns the index after its `}`.
+    fn object(&mut self, b: &'a [u8], i: usize, depth: usize, node: Option<usize>) -> R<usize> {
         if depth > MAX_DEPTH {
             return Err(Bad);
         }
         let node = node.filter(|&n| !self.trie.nodes[n].children.is_empty());
-        self.ws();
-        if self.b.get(self.i) == Some(&b'}') {
-            self.i += 1;
-            return Ok(());
+        let mut i = ws(b, i);
+        if b.get(i) == Some(&b'}') {
+            return Ok(i + 1);
         }
+        let mut prev: Option<usize> = None; // the last of this object's keys the trie knows
         loop {
-            if self.next()? != b'"' {
+            if b.get(i) != Some(&b'"') {
                 return Err(Bad);
             }
+            i += 1;
             let child = match node {
-                Some(n) => self.key_of(n)?,
+                Some(n) => {
+                    let guess = match prev {
+                        Some(p) => self.next[p],
+                        None => self.first[n],
+                    } as usize;
+                    let found = match expected(self.trie, b, i, n, guess) {
+                        Some(end) => {
+                            i = end;
+                            Some(guess)
+                        }
+                        None => {
+                            let (k, end) = self.key_of(b, i, n, guess)?;
+                            i = end;
+                            k
+                        }
+                    };
+                    found.map(|k| {
+                        match prev {
+                            Some(p) => self.next[p] = k as u32,
+                            None => self.first[n] = k as u32,
+                        }
+                        let c = self.trie.nodes[n].children[k].1;
+                        prev = Some(c);
+                        c
+                    })
+                }
                 None => {
-                    self.skip_string()?;
+                    i = skip_string(b, i)?;
                     None
                 }
             };
-            self.ws();
-            if self.next()? != b':' {
+            i = ws(b, i);
+            if b.get(i) != Some(&b':') {
                 return Err(Bad);
             }
-            self.ws();
+            i = ws(b, i + 1);
             if let Some(c) = child {
                 // a repeated key replaces everything its earlier value recorded
                 let (first, end) = (self.trie.nodes[c].first, self.trie.nodes[c].end);
@@ -243,308 +292,399 @@ impl<'a, 't> Parser<'a, 't> {
                     *v = Val::Missing;
                 }
             }
-            self.value(depth, child)?;
-            self.ws();
-            match self.next()? {
-                b',' => self.ws(),
-                b'}' => return Ok(()),
+            i = ws(b, self.value(b, i, depth, child)?);
+            match b.get(i) {
+                Some(b',') => i = ws(b, i + 1),
+                Some(b'}') => return Ok(i + 1),
                 _ => return Err(Bad),
             }
         }
     }
 
-    fn array(&mut self, depth: usize) -> R<()> {
-        if depth > MAX_DEPTH {
-            return Err(Bad);
-        }
-        self.ws();
-        if self.b.get(self.i) == Some(&b']') {
-            self.i += 1;
-            return Ok(());
-        }
-        loop {
-            self.value(depth, None)?;
-            self.ws();
-            match self.next()? {
-                b',' => self.ws(),
-                b']' => return Ok(()),
-                _ => return Err(Bad),
-            }
-        }
-    }
-
-    /// One value inside a container at `depth`; recorded if `node` has a slot.
-    fn value(&mut self, depth: usize, node: Option<usize>) -> R<()> {
+    /// One value at `i` inside a container at `depth`; recorded if `node` has a slot.
+    /// Inlined into the container loops: most values are scalars, only a container recurses.
+    #[inline(always)]
+    fn value(&mut self, b: &'a [u8], i: usize, depth: usize, node: Option<usize>) -> R<usize> {
         let slot = node.and_then(|n| self.trie.nodes[n].slot);
-        let v = match self.next()? {
-            b'{' => {
-                self.object(depth + 1, node)?;
-                Val::Obj
+        let (v, end) = match *b.get(i).ok_or(Bad)? {
+            c @ (b'{' | b'[') => self.container(b, i, c, depth, node)?,
+            b'"' if slot.is_some() => {
+                let (s, end) = string(b, i + 1)?;
+                (Val::Str(s), end)
             }
-            b'[' => {
-                self.array(depth + 1)?;
-                Val::Arr
-            }
-            b'"' if slot.is_some() => Val::Str(self.string()?),
-            b'"' => return self.skip_string(),
-            b't' => self.literal(b"rue", Val::Bool(true))?,
-            b'f' => self.literal(b"alse", Val::Bool(false))?,
-            b'n' => self.literal(b"ull", Val::Null)?,
-            b'-' | b'0'..=b'9' => {
-                self.i -= 1;
-                self.number()?
-            }
+            b'"' => return skip_string(b, i + 1),
+            b't' => literal(b, i + 1, b"rue", Val::Bool(true))?,
+            b'f' => literal(b, i + 1, b"alse", Val::Bool(false))?,
+            b'n' => literal(b, i + 1, b"ull", Val::Null)?,
+            b'-' | b'0'..=b'9' => number(b, i, slot.is_some())?,
             _ => return Err(Bad),
         };
         if let Some(s) = slot {
             self.vals[s] = v;
         }
-        Ok(())
+        Ok(end)
     }
 
-    fn literal(&mut self, rest: &[u8], v: Val<'a>) -> R<Val<'a>> {
-        if self.b[self.i..].starts_with(rest) {
-            self.i += rest.len();
-            Ok(v)
+    /// A nested container at `i`: an object the trie descends into is read (recursion as
+    /// deep as the longest field path), anything else only validated, without recursion.
+    #[inline(never)]
+    fn container(
+        &mut self,
+        b: &'a [u8],
+        i: usize,
+        open: u8,
+        depth: usize,
+        node: Option<usize>,
+    ) -> R<(Val<'a>, usize)> {
+        let descend = node.is_some_and(|n| !self.trie.nodes[n].children.is_empty());
+        if open == b'{' && descend {
+            Ok((Val::Obj, self.object(b, i + 1, depth + 1, node)?))
         } else {
-            Err(Bad)
+            let end = skip_container(b, i, depth)?;
+            Ok((if open == b'{' { Val::Obj } else { Val::Arr }, end))
         }
     }
 
-    #[inline]
-    fn plain(&mut self) {
-        while let Some(&c) = self.b.get(self.i) {
-            if STOP[c as usize] {
-                break;
-            }
-            self.i += 1;
-        }
-    }
-
-    fn skip_string(&mut self) -> R<()> {
-        loop {
-            self.plain();
-            match self.next()? {
-                b'"' => return Ok(()),
-                b'\\' => {
-                    self.escape(None)?;
-                }
-                _ => return Err(Bad), // a raw control character
-            }
-        }
-    }
-
-    /// A string whose `"` was read: borrowed from the document unless it has escapes.
-    fn string(&mut self) -> R<Cow<'a, str>> {
-        let start = self.i;
-        self.plain();
-        match self.next()? {
-            b'"' => Ok(Cow::Borrowed(self.text(start, self.i - 1))),
-            b'\\' => {
-                let mut out = Vec::with_capacity(self.i - start + 16);
-                out.extend_from_slice(&self.b[start..self.i - 1]);
-                self.escape(Some(&mut out))?;
-                self.rest_escaped(&mut out)?;
-                // the document is UTF-8 and escapes decode to whole scalar values
-                Ok(Cow::Owned(String::from_utf8(out).map_err(|_| Bad)?))
+    /// A key whose `"` is before `i`: its index among `node`'s children, if it is one of
+    /// them, and the index after its closing quote.
+    fn key_of(
+        &mut self,
+        b: &[u8],
+        i: usize,
+        node: usize,
+        guess: usize,
+    ) -> R<(Option<usize>, usize)> {
+        let start = i;
+        let i = plain(b, i);
+        match b.get(i) {
+            Some(b'"') => Ok((self.trie.child(node, &b[start..i], guess), i + 1)),
+            Some(b'\\') => {
+                let mut key = std::mem::take(&mut self.key);
+                key.clear();
+                key.extend_from_slice(&b[start..i]);
+                let done =
+                    escape(b, i + 1, Some(&mut key)).and_then(|i| rest_escaped(b, i, &mut key));
+                let child = self.trie.child(node, &key, guess);
+                self.key = key;
+                done.map(|end| (child, end))
             }
             _ => Err(Bad),
         }
     }
+}
 
-    fn rest_escaped(&mut self, out: &mut Vec<u8>) -> R<()> {
+/// Validates the container (object or array) that opens at `b[i]`, inside containers
+/// `depth` deep, with an explicit stack rather than recursion (a document may nest 1024
+/// levels wherever nobody reads); returns the index after it.
+fn skip_container(b: &[u8], mut i: usize, depth: usize) -> R<usize> {
+    let mut objects: Vec<bool> = Vec::new(); // the open containers: object (true) or array
+    loop {
+        // at the start of a value
+        match *b.get(i).ok_or(Bad)? {
+            c @ (b'{' | b'[') => {
+                if depth + objects.len() + 1 > MAX_DEPTH {
+                    return Err(Bad);
+                }
+                objects.push(c == b'{');
+                i = ws(b, i + 1);
+                let close = if c == b'{' { b'}' } else { b']' };
+                if b.get(i) == Some(&close) {
+                    objects.pop();
+                    i += 1;
+                } else {
+                    if c == b'{' {
+                        i = member_key(b, i)?;
+                    }
+                    continue; // its first value
+                }
+            }
+            b'"' => i = skip_string(b, i + 1)?,
+            b't' => i = literal(b, i + 1, b"rue", Val::Null)?.1,
+            b'f' => i = literal(b, i + 1, b"alse", Val::Null)?.1,
+            b'n' => i = literal(b, i + 1, b"ull", Val::Null)?.1,
+            b'-' | b'0'..=b'9' => i = number(b, i, false)?.1,
+            _ => return Err(Bad),
+        }
+        // after a value: the next one in its container, or the containers it closes
         loop {
-            let start = self.i;
-            self.plain();
-            out.extend_from_slice(&self.b[start..self.i]);
-            match self.next()? {
-                b'"' => return Ok(()),
-                b'\\' => self.escape(Some(out))?,
+            let Some(&object) = objects.last() else {
+                return Ok(i);
+            };
+            i = ws(b, i);
+            match b.get(i) {
+                Some(b',') => {
+                    i = ws(b, i + 1);
+                    if object {
+                        i = member_key(b, i)?;
+                    }
+                    break;
+                }
+                Some(b'}') if object => {
+                    objects.pop();
+                    i += 1;
+                }
+                Some(b']') if !object => {
+                    objects.pop();
+                    i += 1;
+                }
                 _ => return Err(Bad),
             }
         }
     }
+}
 
-    /// A key whose `"` was read, looked up among `node`'s children.
-    fn key_of(&mut self, node: usize) -> R<Option<usize>> {
-        let start = self.i;
-        self.plain();
-        match self.next()? {
-            b'"' => Ok(self.trie.child(node, &self.b[start..self.i - 1])),
-            b'\\' => {
-                let mut key = std::mem::take(&mut self.key);
-                key.clear();
-                key.extend_from_slice(&self.b[start..self.i - 1]);
-                let done = self
-                    .escape(Some(&mut key))
-                    .and_then(|_| self.rest_escaped(&mut key));
-                let child = self.trie.child(node, &key);
-                self.key = key;
-                done.map(|_| child)
-            }
-            _ => Err(Bad),
+/// A member's key and colon at `i` (in an object nobody reads); the index of its value.
+fn member_key(b: &[u8], i: usize) -> R<usize> {
+    if b.get(i) != Some(&b'"') {
+        return Err(Bad);
+    }
+    let i = ws(b, skip_string(b, i + 1)?);
+    if b.get(i) != Some(&b':') {
+        return Err(Bad);
+    }
+    Ok(ws(b, i + 1))
+}
+
+#[inline(always)]
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(&c) = b.get(i) {
+        if c > b' ' || !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+fn literal<'a>(b: &[u8], i: usize, rest: &[u8], v: Val<'a>) -> R<(Val<'a>, usize)> {
+    if b[i..].starts_with(rest) {
+        Ok((v, i + rest.len()))
+    } else {
+        Err(Bad)
+    }
+}
+
+/// The end of the plain string content at `i`: the next `"`, `\\` or control character,
+/// found 8 bytes at a time (the last few bytes of a document byte by byte).
+#[inline(always)]
+fn plain(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        // a byte that is '"', '\\' or below 0x20: the lowest flag is exact (a borrow only
+        // runs upwards)
+        let stop = zero(w ^ (ONES * 0x22)) | zero(w ^ (ONES * 0x5C)) | zero(w & (ONES * 0xE0));
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if STOP[c as usize] {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// A string whose `"` is before `i`, validated; the index after its closing quote.
+#[inline(always)]
+fn skip_string(b: &[u8], mut i: usize) -> R<usize> {
+    loop {
+        i = plain(b, i);
+        match b.get(i) {
+            Some(b'"') => return Ok(i + 1),
+            Some(b'\\') => i = escape(b, i + 1, None)?,
+            _ => return Err(Bad), // a raw control character, or the end
         }
     }
+}
 
-    /// The UTF-8 text of `b[start..end]`, which lies between two ASCII quotes.
-    fn text(&self, start: usize, end: usize) -> &'a str {
-        // SAFETY: `read` checked that the whole document is UTF-8, and a slice that starts
-        // after an ASCII byte and ends before one starts and ends on character boundaries.
-        unsafe { std::str::from_utf8_unchecked(&self.b[start..end]) }
-    }
-
-    fn hex4(&mut self) -> R<u32> {
-        let digits = self.b.get(self.i..self.i + 4).ok_or(Bad)?;
-        let mut v = 0u32;
-        for &c in digits {
-            v = v * 16 + (c as char).to_digit(16).ok_or(Bad)?;
+/// A string whose `"` is before `i`: borrowed from the document unless it has escapes.
+#[inline(always)]
+fn string(b: &[u8], i: usize) -> R<(Cow<'_, str>, usize)> {
+    let start = i;
+    let i = plain(b, i);
+    match b.get(i) {
+        Some(b'"') => Ok((Cow::Borrowed(text(b, start, i)), i + 1)),
+        Some(b'\\') => {
+            let mut out = Vec::with_capacity(i - start + 16);
+            out.extend_from_slice(&b[start..i]);
+            let end =
+                escape(b, i + 1, Some(&mut out)).and_then(|i| rest_escaped(b, i, &mut out))?;
+            // the document is UTF-8 and escapes decode to whole scalar values
+            Ok((Cow::Owned(String::from_utf8(out).map_err(|_| Bad)?), end))
         }
-        self.i += 4;
-        Ok(v)
+        _ => Err(Bad),
     }
+}
 
-    /// An escape whose `\` was read, decoded into `out` when given.
-    fn escape(&mut self, out: Option<&mut Vec<u8>>) -> R<()> {
-        let c = self.next()?;
-        let ch = match c {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let hi = self.hex4()?;
-                let code = match hi {
-                    0xD800..=0xDBFF => {
-                        // a high surrogate must be followed by an escaped low one
-                        if self.b.get(self.i..self.i + 2) != Some(b"\\u") {
-                            return Err(Bad);
-                        }
-                        self.i += 2;
-                        let lo = self.hex4()?;
-                        if !(0xDC00..=0xDFFF).contains(&lo) {
-                            return Err(Bad);
-                        }
-                        0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+/// The rest of a string after an escape, decoded into `out`; the index after its quote.
+fn rest_escaped(b: &[u8], mut i: usize, out: &mut Vec<u8>) -> R<usize> {
+    loop {
+        let start = i;
+        i = plain(b, i);
+        out.extend_from_slice(&b[start..i]);
+        match b.get(i) {
+            Some(b'"') => return Ok(i + 1),
+            Some(b'\\') => i = escape(b, i + 1, Some(out))?,
+            _ => return Err(Bad),
+        }
+    }
+}
+
+/// The end of the expected key (`guess`) if the document has it at `i`, written plainly:
+/// its bytes and the closing quote, compared in place — no scan for the end of the string.
+/// A key written otherwise (escaped, or another key) is read by `key_of`.
+#[inline(always)]
+fn expected(trie: &Trie, b: &[u8], i: usize, node: usize, guess: usize) -> Option<usize> {
+    let (k, _) = trie.nodes[node].children.get(guess)?;
+    let end = i + k.len();
+    if !trie.plain[node][guess] || b.get(end) != Some(&b'"') || !same(&b[i..end], k) {
+        return None;
+    }
+    Some(end + 1)
+}
+
+/// The UTF-8 text of `b[start..end]`, which lies between two ASCII quotes.
+#[inline(always)]
+fn text(b: &[u8], start: usize, end: usize) -> &str {
+    // SAFETY: `Parser::read` checked that the whole document is UTF-8, and a slice that
+    // starts after an ASCII byte and ends before one starts and ends on character boundaries.
+    unsafe { std::str::from_utf8_unchecked(&b[start..end]) }
+}
+
+fn hex4(b: &[u8], i: usize) -> R<u32> {
+    let digits = b.get(i..i + 4).ok_or(Bad)?;
+    let mut v = 0u32;
+    for &c in digits {
+        v = v * 16 + (c as char).to_digit(16).ok_or(Bad)?;
+    }
+    Ok(v)
+}
+
+/// An escape whose `\` is before `i`, decoded into `out` when given; the index after it.
+fn escape(b: &[u8], i: usize, out: Option<&mut Vec<u8>>) -> R<usize> {
+    let mut end = i + 1;
+    let ch = match *b.get(i).ok_or(Bad)? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let hi = hex4(b, i + 1)?;
+            end = i + 5;
+            let code = match hi {
+                0xD800..=0xDBFF => {
+                    // a high surrogate must be followed by an escaped low one
+                    if b.get(end..end + 2) != Some(b"\\u") {
+                        return Err(Bad);
                     }
-                    0xDC00..=0xDFFF => return Err(Bad),
-                    _ => hi,
-                };
-                char::from_u32(code).ok_or(Bad)?
-            }
-            _ => return Err(Bad),
-        };
-        if let Some(out) = out {
-            let mut buf = [0u8; 4];
-            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    let lo = hex4(b, end + 2)?;
+                    end += 6;
+                    if !(0xDC00..=0xDFFF).contains(&lo) {
+                        return Err(Bad);
+                    }
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                }
+                0xDC00..=0xDFFF => return Err(Bad),
+                _ => hi,
+            };
+            char::from_u32(code).ok_or(Bad)?
         }
-        Ok(())
+        _ => return Err(Bad),
+    };
+    if let Some(out) = out {
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
     }
+    Ok(end)
+}
 
-    /// A number at `self.i`, read as orjson reads it.
-    fn number(&mut self) -> R<Val<'a>> {
-        let start = self.i;
-        let b = self.b;
-        let negative = b[self.i] == b'-';
-        if negative {
-            self.i += 1;
+/// A number at `i`, read as orjson reads it, and the index after it; its value only if
+/// `want`ed (one that nobody reads is only checked: it must not overflow a double).
+#[inline(always)]
+fn number<'a>(b: &[u8], start: usize, want: bool) -> R<(Val<'a>, usize)> {
+    let mut i = start;
+    let negative = b[i] == b'-';
+    i += negative as usize;
+    // every digit of the integer and the fraction into one u64: exact while there are at
+    // most 19 of them (leading zeros included, they add nothing)
+    let mut mantissa: u64 = 0;
+    let int_start = i;
+    while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+        mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    let int_end = i;
+    if int_end == int_start || (b[int_start] == b'0' && int_end - int_start > 1) {
+        return Err(Bad); // no digit, or a leading zero
+    }
+    let mut frac_digits = 0usize;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let s = i;
+        while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
         }
-        let int_start = self.i;
-        match b.get(self.i) {
-            Some(b'0') => self.i += 1,
-            Some(b'1'..=b'9') => {
-                while b.get(self.i).is_some_and(u8::is_ascii_digit) {
-                    self.i += 1;
-                }
-            }
-            _ => return Err(Bad),
-        }
-        let int_end = self.i;
-        let mut frac_end = int_end;
-        if b.get(self.i) == Some(&b'.') {
-            self.i += 1;
-            let s = self.i;
-            while b.get(self.i).is_some_and(u8::is_ascii_digit) {
-                self.i += 1;
-            }
-            if self.i == s {
-                return Err(Bad);
-            }
-            frac_end = self.i;
-        }
-        let mut exp: i64 = 0;
-        let mut has_exp = false;
-        if matches!(b.get(self.i), Some(b'e' | b'E')) {
-            has_exp = true;
-            self.i += 1;
-            let exp_negative = match b.get(self.i) {
-                Some(b'-') => {
-                    self.i += 1;
-                    true
-                }
-                Some(b'+') => {
-                    self.i += 1;
-                    false
-                }
-                _ => false,
-            };
-            let s = self.i;
-            while let Some(&c) = b.get(self.i).filter(|c| c.is_ascii_digit()) {
-                exp = (exp * 10 + i64::from(c - b'0')).min(1 << 40);
-                self.i += 1;
-            }
-            if self.i == s {
-                return Err(Bad);
-            }
-            if exp_negative {
-                exp = -exp;
-            }
-        }
-        let text = self.text(start, self.i);
-        if frac_end == int_end && !has_exp {
-            return integer(&b[int_start..int_end], negative, text);
-        }
-        // Clinger's fast path: at most 19 significant digits below 2^53 and |e| <= 22 make
-        // one exact multiplication or division, which IEEE rounds correctly
-        let mut mantissa: u64 = 0;
-        let mut significant = 0;
-        for &c in b[int_start..int_end]
-            .iter()
-            .chain(&b[(int_end + 1).min(frac_end)..frac_end])
-        {
-            if significant > 0 || c != b'0' {
-                significant += 1;
-                if significant > 19 {
-                    break;
-                }
-                mantissa = mantissa * 10 + u64::from(c - b'0');
-            }
-        }
-        let frac_digits = frac_end.saturating_sub(int_end + 1) as i64;
-        let e = exp - frac_digits;
-        let x = if significant <= 19 && mantissa <= 1 << 53 && (-22..=22).contains(&e) {
-            let m = mantissa as f64;
-            let v = if e >= 0 {
-                m * POW10[e as usize]
-            } else {
-                m / POW10[(-e) as usize]
-            };
-            if negative {
-                -v
-            } else {
-                v
-            }
-        } else {
-            text.parse::<f64>().map_err(|_| Bad)?
-        };
-        if x.is_infinite() {
+        frac_digits = i - s;
+        if frac_digits == 0 {
             return Err(Bad);
         }
-        Ok(Val::Float(x))
     }
+    let mut exp: i64 = 0;
+    let mut has_exp = false;
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        has_exp = true;
+        i += 1;
+        let exp_negative = b.get(i) == Some(&b'-');
+        i += matches!(b.get(i), Some(b'-' | b'+')) as usize;
+        let s = i;
+        while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+            exp = (exp * 10 + i64::from(d)).min(1 << 40);
+            i += 1;
+        }
+        if i == s {
+            return Err(Bad);
+        }
+        if exp_negative {
+            exp = -exp;
+        }
+    }
+    let text = text(b, start, i);
+    if frac_digits == 0 && !has_exp {
+        return Ok((integer(&b[int_start..int_end], negative, text)?, i));
+    }
+    // Clinger's fast path: at most 19 digits, below 2^53, |e| <= 22 make one exact
+    // multiplication or division, which IEEE rounds correctly (and nothing overflows, so the
+    // quotient is off the critical path)
+    let e = exp - frac_digits as i64;
+    let digits = int_end - int_start + frac_digits;
+    if digits <= 19 && mantissa <= 1 << 53 && (-22..=22).contains(&e) {
+        if !want {
+            return Ok((Val::Missing, i));
+        }
+        let m = mantissa as f64;
+        let v = if e >= 0 {
+            m * POW10[e as usize]
+        } else {
+            m / POW10[(-e) as usize]
+        };
+        return Ok((Val::Float(if negative { -v } else { v }), i));
+    }
+    let x = text.parse::<f64>().map_err(|_| Bad)?;
+    if x.is_infinite() {
+        return Err(Bad);
+    }
+    Ok((Val::Float(x), i))
 }
 
 /// An integer: i64 / u64 when it fits, else a double (orjson: beyond 64 bits, a float).
@@ -748,5 +888,29 @@ mod tests {
         );
         p.read(br#"{"m":{"x":1},"m":5}"#).unwrap();
         assert_eq!(p.vals[slots[0]], Val::Missing);
+    }
+}
+
+#[cfg(test)]
+mod cost {
+    /// Not a test: `cargo test --release cost -- --ignored --nocapture` times scanning alone.
+    #[test]
+    #[ignore]
+    fn scan_only() {
+        let data = std::fs::read("/tmp/bench13.jsonl").unwrap();
+        let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
+        let (trie, _) = super::Trie::new(&[]);
+        let t = std::time::Instant::now();
+        let mut ok = 0;
+        for _ in 0..10 {
+            let mut p = super::Parser::new(&trie);
+            for l in &lines {
+                ok += p.read(l).is_ok() as usize;
+            }
+        }
+        println!(
+            "scan only: {:.0} ns/line ({ok})",
+            t.elapsed().as_secs_f64() / (10.0 * lines.len() as f64) * 1e9
+        );
     }
 }

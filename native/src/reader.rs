@@ -45,6 +45,9 @@ struct Slots {
     segment_values: Vec<usize>,
 }
 
+/// Up to this many distinct values a column is searched in place, past it through a map.
+const SMALL: usize = 8;
+
 /// A string column as a dictionary: distinct texts in order of first appearance, and one
 /// index per row (-1: None). Vocabulary codes are the Python decoder's business.
 #[derive(Debug, Default)]
@@ -66,12 +69,28 @@ impl DictColumn {
             self.indices.push(self.last);
             return;
         }
-        let code = match self.map.get(text) {
-            Some(&code) => code,
+        // a few distinct values (a category, a segment): compared in place, no hashing
+        let found = if self.uniques.len() <= SMALL {
+            self.uniques
+                .iter()
+                .position(|u| **u == *text)
+                .map(|c| c as i32)
+        } else {
+            self.map.get(text).copied()
+        };
+        let code = match found {
+            Some(code) => code,
             None => {
                 let code = self.uniques.len() as i32;
                 self.uniques.push(text.into());
-                self.map.insert(text.into(), code);
+                if self.uniques.len() > SMALL {
+                    if self.map.is_empty() {
+                        let all = self.uniques.iter().enumerate();
+                        self.map.extend(all.map(|(c, u)| (u.clone(), c as i32)));
+                    } else {
+                        self.map.insert(text.into(), code);
+                    }
+                }
                 code
             }
         };
