@@ -47,6 +47,7 @@ case "${1:-}" in
     exit 0 ;;
   --wheel)
     PY=${2:?usage: build-native.sh --wheel PYTHON DIR}
+    PY="$(cd "$(dirname "$PY")" && pwd)/$(basename "$PY")"  # absolute, symlinks kept (a venv)
     OUT=$(realpath -m "${3:?usage: build-native.sh --wheel PYTHON DIR}")
     if [ -z "$CARGO" ]; then
       echo "native decoder: no Rust toolchain >= 1.$MIN_MINOR: no native wheel" >&2

@@ -890,27 +890,3 @@ mod tests {
         assert_eq!(p.vals[slots[0]], Val::Missing);
     }
 }
-
-#[cfg(test)]
-mod cost {
-    /// Not a test: `cargo test --release cost -- --ignored --nocapture` times scanning alone.
-    #[test]
-    #[ignore]
-    fn scan_only() {
-        let data = std::fs::read("/tmp/bench13.jsonl").unwrap();
-        let lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
-        let (trie, _) = super::Trie::new(&[]);
-        let t = std::time::Instant::now();
-        let mut ok = 0;
-        for _ in 0..10 {
-            let mut p = super::Parser::new(&trie);
-            for l in &lines {
-                ok += p.read(l).is_ok() as usize;
-            }
-        }
-        println!(
-            "scan only: {:.0} ns/line ({ok})",
-            t.elapsed().as_secs_f64() / (10.0 * lines.len() as f64) * 1e9
-        );
-    }
-}
