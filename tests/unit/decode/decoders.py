@@ -8,17 +8,25 @@ failure, never a skip. Only where no toolchain exists does a native test skip.
 from __future__ import annotations
 
 import os
-import shutil
+import subprocess
+from functools import cache
 from pathlib import Path
 
 import pytest
 
 from driftline.decode import native
 
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "build-native.sh"
 
+
+@cache
 def toolchain() -> bool:
-    """A Rust toolchain is on this machine (as the Makefile looks for one)."""
-    return shutil.which("cargo") is not None or (Path.home() / ".cargo" / "bin" / "cargo").exists()
+    """A Rust toolchain that can build the native decoder is on this machine: the one the
+    Makefile would use (``build-native.sh --find``: cargo >= 1.85 on PATH or in ~/.cargo/bin;
+    Debian's 1.63 does not count, it cannot build it)."""
+    found = subprocess.run(["bash", str(SCRIPT), "--find"], capture_output=True, text=True,
+                           check=True, timeout=60)
+    return bool(found.stdout.strip())
 
 
 def native_required() -> bool:
