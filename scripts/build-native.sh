@@ -53,7 +53,8 @@ case "${1:-}" in
       echo "native decoder: no Rust toolchain >= 1.$MIN_MINOR: no native wheel" >&2
       exit 1
     fi
-    export PATH="$(dirname "$CARGO"):$PATH"
+    # the venv's bin first: maturin runs zig as `python3 -m ziglang`, from PATH
+    export PATH="$(dirname "$PY"):$(dirname "$CARGO"):$PATH"
     "$PY" -m pip install -q "maturin>=1.7,<2" ziglang
     cd native
     if "$PY" -m maturin build --release --zig --compatibility manylinux2014 --out "$OUT"; then
