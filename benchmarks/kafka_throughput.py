@@ -34,7 +34,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from confluent_kafka import Consumer, Producer  # noqa: E402
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition  # noqa: E402
 
 from driftline import demo  # noqa: E402
 from driftline.config import KafkaConfig, load_config  # noqa: E402
@@ -73,7 +73,10 @@ def preproduce(bootstrap: str, topic: str, events: int, log: Any) -> int:
 def bare_consumer(bootstrap: str, topic: str, n: int, batch: int) -> dict[str, float]:
     kcfg = KafkaConfig(bootstrap=bootstrap, group_id=f"bench-bare-{uuid.uuid4().hex[:8]}")
     consumer = Consumer(client_settings(kcfg, "consumer", **{"group.id": kcfg.group_id}))
-    consumer.subscribe([topic])
+    # auto.offset.reset is "error" for every consumer of driftline's settings (a position
+    # outside the log is never reset silently): like `run`, start at an explicit offset
+    consumer.subscribe([topic], on_assign=lambda c, parts: c.assign(
+        [TopicPartition(p.topic, p.partition, OFFSET_BEGINNING) for p in parts]))
     got, t0 = 0, None
     deadline = time.monotonic() + 600
     try:
@@ -81,6 +84,9 @@ def bare_consumer(bootstrap: str, topic: str, n: int, batch: int) -> dict[str, f
             msgs = consumer.consume(num_messages=batch, timeout=1.0)
             if msgs and t0 is None:
                 t0 = time.perf_counter()
+            failed = next((m.error() for m in msgs if m.error() is not None), None)
+            if failed is not None:  # not a rate: say why instead of waiting for the deadline
+                raise RuntimeError(f"bare consumer: {failed}")
             got += len(msgs)
         elapsed = time.perf_counter() - (t0 or time.perf_counter())
     finally:

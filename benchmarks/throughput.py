@@ -6,11 +6,14 @@ segment rate of the decision per segment key. Input: an in-memory list of
 encoded messages, fed in batches as a source would. A reference is fitted from
 a separate sample first, so the timed part is the steady state.
 
-In the same process it also times two baselines on the same messages — a bare
-``orjson.loads`` loop and Arrow's NDJSON parse alone — and prints driftline's
-rate as a ratio of them, since absolute numbers on a shared machine are noisy.
+Timestamps are RFC 3339 strings (what real events carry) or epoch seconds
+(``--timestamps``). Both decoders run side by side in one process — the native one
+(Rust, ``native/``) and the Python fallback (``DRIFTLINE_DECODER=python``) — each as the
+whole engine and as ``Decoder.decode`` alone. The same process times two baselines on the
+same messages — a bare ``orjson.loads`` loop and Arrow's NDJSON parse alone — and prints
+every rate as a ratio of them, since absolute numbers on a shared machine are noisy.
 
-    python benchmarks/throughput.py [--events N] [--batch N] [--json]
+    python benchmarks/throughput.py [--events N] [--batch N] [--timestamps rfc3339|epoch] [--json]
     python benchmarks/throughput.py --memory      # window 10k → 10M events: peak RSS
     python benchmarks/throughput.py --segment-values 1 100 10000 100000
 
@@ -35,16 +38,24 @@ import resource
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import numpy as np
 import orjson
 import pyarrow.json as pj
 
 from driftline.config import load_config
+from driftline.decode import native
 from driftline.engine import Engine
 
 REGIONS = [f"r{i}" for i in range(8)]
 TIERS = ["gold", "silver", "bronze"]
+
+
+def rfc3339(t: float) -> str:
+    """Epoch seconds as an RFC 3339 UTC string with milliseconds, as producers write them."""
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def zipf_values(n: int, values: int, rng: np.random.Generator, s: float = 1.1) -> np.ndarray:
@@ -56,7 +67,7 @@ def zipf_values(n: int, values: int, rng: np.random.Generator, s: float = 1.1) -
 
 
 def make_events(n: int, seed: int, t0: float = 1_770_000_000.0, rate: float = 1000.0,
-                segment_values: int | None = None) -> list[bytes]:
+                segment_values: int | None = None, timestamps: str = "rfc3339") -> list[bytes]:
     rng = np.random.default_rng(seed)
     num = rng.normal(0, 1, (n, 10)).round(4)
     cat_a = rng.choice(["x", "y", "z", "w"], n)
@@ -76,7 +87,8 @@ def make_events(n: int, seed: int, t0: float = 1_770_000_000.0, rate: float = 10
             else {"store": stores[i]}
         out.append(orjson.dumps({
             "event_id": f"e{i}", "model_id": "m", "model_version": "1",
-            "timestamp": float(ts[i]), "features": feats, "prediction": float(pred[i]),
+            "timestamp": rfc3339(ts[i]) if timestamps == "rfc3339" else float(ts[i]),
+            "features": feats, "prediction": float(pred[i]),
             "decision": "yes" if pred[i] > 0.6 else "no",
             "segments": segs, "latency_ms": 3.0}))
     return out
@@ -110,6 +122,7 @@ def config(window: str | int, segment_values: int | None = None,
 
 def run_engine(messages: list[bytes], reference: list[bytes], batch: int, window: str,
                cfg: object = None) -> float:
+    # the decoder: DRIFTLINE_DECODER, read when the engine is built
     engine = Engine(cfg or config(window), reference_events=reference)  # type: ignore[arg-type]
     engine.prepare(messages[:batch])
     gc.collect()
@@ -117,6 +130,18 @@ def run_engine(messages: list[bytes], reference: list[bytes], batch: int, window
     for i in range(0, len(messages), batch):
         engine.process(messages[i:i + batch])
     engine.finish()
+    return time.perf_counter() - t
+
+
+def run_decode(messages: list[bytes], reference: list[bytes], batch: int) -> float:
+    """``Decoder.decode`` alone, with the engine's schema and vocabularies (after a warm-up)."""
+    engine = Engine(config("1m"), reference_events=reference)
+    engine.prepare(messages[:batch])
+    decoder = engine.decoder
+    decoder.decode(messages[:batch])
+    t = time.perf_counter()
+    for i in range(0, len(messages), batch):
+        decoder.decode(messages[i:i + batch])
     return time.perf_counter() - t
 
 
@@ -136,24 +161,57 @@ def run_arrow(messages: list[bytes], batch: int) -> float:
     return time.perf_counter() - t
 
 
+def decoders() -> list[str]:
+    """The decoders this installation has: native (when built) and the Python fallback."""
+    return ["native", "python"] if native.available() else ["python"]
+
+
+def with_decoder(name: str, fn: Callable[[], float]) -> float:
+    """``fn()`` with DRIFTLINE_DECODER set to ``name`` (read when an engine is built)."""
+    before = os.environ.get(native.ENV)
+    os.environ[native.ENV] = name
+    try:
+        return fn()
+    finally:
+        if before is None:
+            del os.environ[native.ENV]
+        else:
+            os.environ[native.ENV] = before
+
+
 def throughput(args: argparse.Namespace) -> dict[str, object]:
-    reference = make_events(20_000, seed=1)
-    messages = make_events(args.events, seed=2, t0=1_770_000_100.0)
-    runs = {"driftline": [], "orjson_loads": [], "arrow_parse": []}
-    for _ in range(args.repeat):
-        runs["driftline"].append(run_engine(messages, reference, args.batch, args.window))
+    reference = make_events(20_000, seed=1, timestamps=args.timestamps)
+    messages = make_events(args.events, seed=2, t0=1_770_000_100.0, timestamps=args.timestamps)
+    names = decoders()
+    runs: dict[str, list[float]] = {"orjson_loads": [], "arrow_parse": []}
+    for _ in range(args.repeat):  # interleaved, so a noisy neighbour hits every series alike
+        for name in names:
+            runs.setdefault(f"engine:{name}", []).append(with_decoder(
+                name, lambda: run_engine(messages, reference, args.batch, args.window)))
+            runs.setdefault(f"decode:{name}", []).append(with_decoder(
+                name, lambda: run_decode(messages, reference, args.batch)))
         runs["orjson_loads"].append(run_orjson(messages))
         runs["arrow_parse"].append(run_arrow(messages, args.batch))
     rate = {k: len(messages) / statistics.median(v) for k, v in runs.items()}
-    return {
+
+    def rates(name: str) -> dict[str, float]:
+        engine, decode = rate[f"engine:{name}"], rate[f"decode:{name}"]
+        return {"events_per_second": round(engine), "decode_only_events_per_second": round(decode),
+                "ratio_to_orjson_loads": round(engine / rate["orjson_loads"], 3),
+                "ratio_to_arrow_parse": round(engine / rate["arrow_parse"], 3),
+                "decode_only_ratio_to_orjson_loads": round(decode / rate["orjson_loads"], 3)}
+
+    out: dict[str, object] = {
         "events": len(messages), "batch": args.batch, "window": args.window,
-        "repeat": args.repeat, "bytes_per_event": round(sum(map(len, messages)) / len(messages)),
-        "events_per_second": round(rate["driftline"]),
-        "baselines_events_per_second": {k: round(v) for k, v in rate.items() if k != "driftline"},
-        "ratio_to_orjson_loads": round(rate["driftline"] / rate["orjson_loads"], 3),
-        "ratio_to_arrow_parse": round(rate["driftline"] / rate["arrow_parse"], 3),
+        "timestamps": args.timestamps, "repeat": args.repeat,
+        "bytes_per_event": round(sum(map(len, messages)) / len(messages)),
+        "decoders": {name: rates(name) for name in names},
+        "baselines_events_per_second": {k: round(rate[k]) for k in ("orjson_loads", "arrow_parse")},
         "cpu_count": os.cpu_count(),
     }
+    if len(names) == 2:
+        out["native_over_python"] = round(rate["engine:native"] / rate["engine:python"], 2)
+    return out
 
 
 def segment_growth(args: argparse.Namespace) -> dict[str, object]:
@@ -166,9 +224,10 @@ def segment_growth(args: argparse.Namespace) -> dict[str, object]:
     """
     data = {}
     for n_values in args.segment_values:
-        data[n_values] = (make_events(20_000, seed=1, segment_values=n_values),
+        data[n_values] = (make_events(20_000, seed=1, segment_values=n_values,
+                                      timestamps=args.timestamps),
                           make_events(args.events, seed=2, t0=1_770_000_100.0,
-                                      segment_values=n_values),
+                                      segment_values=n_values, timestamps=args.timestamps),
                           config(args.window, n_values, args.max_cardinality))
     cpu: dict[int, list[float]] = {n: [] for n in data}
     wall: dict[int, list[float]] = {n: [] for n in data}
@@ -201,8 +260,8 @@ def segment_growth(args: argparse.Namespace) -> dict[str, object]:
 
 def memory(args: argparse.Namespace) -> dict[str, object]:
     """Peak RSS while one window grows from 10k to 10M events (same batch fed repeatedly)."""
-    reference = make_events(20_000, seed=1)
-    block = make_events(10_000, seed=3)
+    reference = make_events(20_000, seed=1, timestamps=args.timestamps)
+    block = make_events(10_000, seed=3, timestamps=args.timestamps)
     results = []
     for total in (10_000, 100_000, 1_000_000, 10_000_000):
         if total > args.memory_max:
@@ -222,7 +281,7 @@ def memory(args: argparse.Namespace) -> dict[str, object]:
                         "windows_closed": engine.totals.windows})
         del engine
         gc.collect()
-    return {"memory": results}
+    return {"memory": results, "decoder": native.name(), "timestamps": args.timestamps}
 
 
 def _rss_mb() -> float:
@@ -239,6 +298,8 @@ def main() -> None:
                    help="window of the engine: 1m (60,000 events at 1k/s); with "
                         "--segment-values 5s (5,000 events, as the growth table)")
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--timestamps", choices=["rfc3339", "epoch"], default="rfc3339",
+                   help="RFC 3339 strings (what real events carry) or epoch seconds")
     p.add_argument("--memory", action="store_true", help="measure memory as the window grows")
     p.add_argument("--memory-max", type=int, default=10_000_000)
     p.add_argument("--segment-values", type=int, nargs="+", metavar="N",

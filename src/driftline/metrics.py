@@ -22,7 +22,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from driftline import __version__
-from driftline.decode import REASONS, REPORTS, Batch, Decoder
+from driftline.decode import REASONS, REPORTS, Batch, Decoder, native
 from driftline.decode.vocab import OTHER
 from driftline.detectors.sketches import IntArray
 from driftline.judge import Coverage, Verdicts
@@ -208,9 +208,10 @@ class Metrics:
             "input_resets", "Partitions resumed elsewhere than their checkpoint, by reason "
             "(topic_recreated, older_checkpoint, no_valid_checkpoint, events_expired).",
             ["reason"], namespace=ns, registry=r)
-        self.build_info = Gauge("build_info", "Build information.", ["version"], namespace=ns,
-                                registry=r)
-        self.build_info.labels(__version__).set(1)
+        self.build_info = Gauge("build_info", "Build information: the version, and the decoder "
+                                "that runs (native or python).", ["version", "decoder"],
+                                namespace=ns, registry=r)
+        self.build_info.labels(__version__, native.name()).set(1)
         # invalid events have no trustworthy model: counted under model="*"; present from the
         # start, so rate() sees the first
         self.events.labels("*", "invalid")

@@ -32,7 +32,7 @@ DEFAULT_FLOOR = 946_684_800.0  # 2000-01-01T00:00:00Z
 UNITS = ((1e11, 1.0), (1e14, 1e3), (1e17, 1e6), (1e20, 1e9))
 RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z")
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))\Z", re.ASCII)  # RFC 3339's DIGIT is 0-9, not any Nd
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 

@@ -13,6 +13,7 @@ import functools
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +23,21 @@ from matplotlib import image
 from driftline import demo
 from driftline.cli import main
 from driftline.investigate.plots import CURRENT, MARKED
+from driftline.logging import configure
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = functools.partial(demo.Scenario, windows=12, warmup=4, region_start=5, region_ramp=2,
                              region_end=9, unit_start=9, unit_end=11, creep_start=40)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(autouse=True)
+def _logs_to_the_real_stderr() -> Iterator[None]:
+    """main() points structlog at sys.stderr, a test's capture: point it back once that is
+    closed, or the next test that logs fails on a closed file."""
+    yield
+    configure("info")
 
 
 @pytest.fixture(scope="module")

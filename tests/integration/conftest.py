@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from driftline.logging import configure
+
 try:
     from .kafka_broker import KafkaBroker
     from .kafka_runs import Runs, write_config
@@ -33,6 +35,14 @@ _LOG_TAIL_LINES = 80
 _KAFKA_FIXTURES = {"kafka_broker", "kafka_bootstrap", "kafka_topic_factory"}
 
 TopicFactory = Callable[..., str]
+
+
+@pytest.fixture(autouse=True)
+def _logs_to_the_real_stderr() -> Iterator[None]:
+    """main() points structlog at sys.stderr, a test's capture: point it back once that is
+    closed, or the next test that logs fails on a closed file."""
+    yield
+    configure("info")
 
 
 @pytest.fixture(scope="session")

@@ -58,3 +58,14 @@ def test_before_any_window_closes_every_monitor_shows_zero_open_incidents() -> N
     for m in ("a", "b"):
         for sev in SEVERITIES:
             assert f'driftline_incidents_open{{monitor="{m}",severity="{sev}"}} 0.0' in text
+
+
+def test_build_info_names_the_version_and_the_decoder_that_runs() -> None:
+    """driftline_build_info{version, decoder}: which decoder a process runs is visible."""
+    from driftline import __version__
+    from driftline.decode import native
+
+    m = Metrics()
+    assert m.registry.get_sample_value(
+        "driftline_build_info", {"version": __version__, "decoder": native.name()}) == 1.0
+    assert native.name() in ("native", "python")

@@ -8,6 +8,7 @@ import sys
 
 from driftline import __version__
 from driftline.cli import config, demo, explain, incident, kafka, reference, replay, review
+from driftline.decode import native
 from driftline.errors import DriftlineError, UsageError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -16,7 +17,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="driftline", description="Streaming behavioral-drift "
                                 "detection for ML models in production.")
-    p.add_argument("--version", action="version", version=f"driftline {__version__}")
+    p.add_argument("--version", action="version",
+                   version=f"driftline {__version__} (decoder: {native.name()})")
     p.add_argument("--log-level", default="info")
     sub = p.add_subparsers(dest="command", required=True)
     demo.add_parser(sub)

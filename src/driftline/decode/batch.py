@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from driftline.detectors.sketches import FloatArray, IntArray
 from driftline.state import ArrayState, BatchState
@@ -22,6 +23,24 @@ class DeadLetter:
     detail: str
     position: int
     partition: int = -1
+
+
+@dataclass
+class Columns:
+    """What a decoder path read, before vocabularies: canonical strings and floats per row
+    (the Arrow path, the per-line path and the native reader all end in ``Decoder._finish``)."""
+
+    rows: IntArray
+    model: Sequence[str | None] | pa.Array
+    version: Sequence[str | None] | pa.Array
+    timestamp: FloatArray
+    prediction: FloatArray
+    decision: Sequence[str | None] | pa.Array
+    latency: FloatArray
+    numeric: dict[str, FloatArray] = field(default_factory=dict)
+    categorical: dict[str, Sequence[str | None] | pa.Array] = field(default_factory=dict)
+    segments: dict[str, Sequence[str | None] | pa.Array] = field(default_factory=dict)
+    faults: list[tuple[str, str, np.ndarray]] = field(default_factory=list)  # fast path's
 
 
 @dataclass

@@ -12,7 +12,9 @@ Two paths, one contract (``contract.py``):
   fails the typed schema), and nothing Arrow read may be infinite. Anything else goes line by
   line — one bad line costs its batch the slower path, never an event.
 
-Both end in ``_finish``: vocabulary codes, known models, the model cap, values past a cap.
+Where the native decoder (Rust, ``native.py``) is installed it reads every batch instead, and
+hands each line it refuses to ``classify`` for its reason. All three end in ``_finish``:
+vocabulary codes, known models, the model cap, values past a cap.
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ import io
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from driftline.decode.batch import Batch, DeadLetter
+from driftline.decode import native
+from driftline.decode.batch import Batch, Columns, DeadLetter
 from driftline.decode.contract import Contract, Event
 from driftline.decode.schema import Schema
 from driftline.decode.vocab import Vocabulary
@@ -43,23 +46,7 @@ _READ = pj.ReadOptions(use_threads=False, block_size=1 << 26)
 _NON_FINITE_TOKEN = re.compile(rb"[:\[,]\s*-?(?:NaN|Infinity)\b")
 _MAX_DEPTH = 1024  # orjson's nesting limit: a deeper document is malformed_json
 _SPACES = {b" ", b"\t", b"\r"}
-
-
-@dataclass
-class Columns:
-    """What either path read, before vocabularies: canonical strings and floats per row."""
-
-    rows: IntArray
-    model: Sequence[str | None] | pa.Array
-    version: Sequence[str | None] | pa.Array
-    timestamp: FloatArray
-    prediction: FloatArray
-    decision: Sequence[str | None] | pa.Array
-    latency: FloatArray
-    numeric: dict[str, FloatArray] = field(default_factory=dict)
-    categorical: dict[str, Sequence[str | None] | pa.Array] = field(default_factory=dict)
-    segments: dict[str, Sequence[str | None] | pa.Array] = field(default_factory=dict)
-    faults: list[tuple[str, str, np.ndarray]] = field(default_factory=list)  # fast path's
+_HUGE = r"[0-9][eE]\+?[0-9]{3}|[0-9]{100}"  # a number that may overflow a double (RE2)
 
 
 def _tree(paths: dict[str, tuple[tuple[str, ...], pa.DataType]]) -> pa.Schema:
@@ -100,6 +87,7 @@ class Decoder:
         self._arrow = {numeric: self._arrow_schema(numeric) for numeric in (True, False)}
         self._ts_numeric = True
         self.fast_batches = self.slow_batches = 0
+        self.native = native.reader(self.contract, max_message_bytes, self.classify)
 
     def _arrow_schema(self, numeric_ts: bool) -> pa.Schema:
         f, s, c = self.schema.fields, self.schema, self.contract
@@ -132,6 +120,9 @@ class Decoder:
         dead: list[DeadLetter] = []
         if not n:
             return self._empty(), dead
+        cols = self.native.read(messages, pos, part, dead) if self.native is not None else None
+        if cols is not None:  # the native reader: a refused line gets classify's verdict
+            return self._finish(cols, messages, pos, part, dead)
         buf = self._eligible(messages)
         cols = self._fast(buf, len(messages)) if buf is not None else None
         if cols is None:
@@ -208,6 +199,8 @@ class Decoder:
         if ((b"N" in buf and b"NaN" in buf) or (b"I" in buf and b"Infinity" in buf)) \
                 and _NON_FINITE_TOKEN.search(buf):
             return None  # Arrow reads NaN/Infinity literals; orjson fails the whole line
+        if _maybe_huge(messages, buf):
+            return None  # a number past a double's range, even unread: orjson refuses the line
         if longest > 2 * _MAX_DEPTH and any(
                 len(m) > 2 * _MAX_DEPTH and m.count(b"[") + m.count(b"{") >= _MAX_DEPTH
                 for m in messages):
@@ -383,6 +376,32 @@ class Decoder:
         self.decisions = Vocabulary.from_state(s.decisions)
         self.categories = {k: Vocabulary.from_state(v) for k, v in s.categories.items()}
         self.segment_values = {k: Vocabulary.from_state(v) for k, v in s.segments.items()}
+
+
+def _maybe_huge(messages: list[bytes], buf: bytes) -> bool:
+    """Whether a message may hold a number that overflows a double and is not JSON then.
+
+    Arrow never converts a number in a field it does not read, so it would take a line that
+    orjson refuses (``1e999`` where nobody looks is still not JSON to the contract). Such a
+    number has an exponent of three digits or more, or a run of 100 digits (below both it is
+    under 1e199): one linear-time regex pass (RE2) over the batch, and orjson only for the
+    messages that match.
+    """
+    offsets = pa.py_buffer(np.array([0, len(buf)], np.int64))
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(buf)])
+    if not pc.match_substring_regex(whole, _HUGE)[0].as_py():
+        return False
+    hits = pc.match_substring_regex(pa.array(messages, pa.binary()), _HUGE)
+    return any(not _is_json(messages[i])
+               for i in np.flatnonzero(hits.to_numpy(zero_copy_only=False)))
+
+
+def _is_json(raw: bytes) -> bool:
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def _arrow(values: Sequence[str | None] | pa.Array) -> pa.Array:

@@ -67,9 +67,12 @@ class Vocabulary:
         """As ``encode``, and a mask of the rows that report a name's first overflow."""
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
-        if values.type != pa.string():
-            values = values.cast(pa.string())
-        enc = pc.dictionary_encode(values)
+        if pa.types.is_dictionary(values.type):
+            enc = values  # the native reader's: distinct texts in order of first appearance
+        else:
+            if values.type != pa.string():
+                values = values.cast(pa.string())
+            enc = pc.dictionary_encode(values)
         uniques = enc.dictionary.to_pylist()
         mapping = np.fromiter((self.code(u) for u in uniques), np.int64, len(uniques))
         overflowed = np.fromiter(

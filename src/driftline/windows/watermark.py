@@ -59,9 +59,28 @@ class WatermarkState(State):
 
 
 def lower_quantile(values: np.ndarray, q: float) -> float:
-    """``np.quantile(values, q, method="lower")``, by one partition (this runs per block)."""
+    """``np.quantile(values, q, method="lower")``, by one partition."""
     k = int(np.floor(q * (values.size - 1)))
     return float(np.partition(values, k)[k])
+
+
+#: at most this many windows are copied out at once (576 values each: 4.7 MB)
+CHUNK = 1024
+
+
+def _window_quantiles(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, q: float) -> np.ndarray:
+    """``lower_quantile(values[lo[i]:hi[i]], q)`` for every ``i``: windows of one length are
+    stacked (a strided view, copied ``CHUNK`` at a time) and partitioned in one call."""
+    out = np.empty(lo.size, np.float64)
+    sizes = hi - lo
+    for size in np.unique(sizes):
+        which = np.flatnonzero(sizes == size)
+        k = int(np.floor(q * (int(size) - 1)))
+        view = np.lib.stride_tricks.sliding_window_view(values, int(size))
+        for c in range(0, which.size, CHUNK):
+            part = which[c:c + CHUNK]
+            out[part] = np.partition(view[lo[part]], k, axis=1)[:, k]
+    return out
 
 
 @dataclass(frozen=True)
@@ -87,29 +106,38 @@ class Watermark:
         self.start: float | None = None  # the first block's median: where the stream starts
 
     def advance(self, times: np.ndarray) -> Advance:
-        """Take a batch's valid event times, in order."""
-        n = times.size
-        future = np.zeros(n, bool)
-        before = np.empty(n, np.float64)
-        i = 0
-        while i < n:
-            j = min(n, i + BLOCK - self.seen % BLOCK)  # up to the next block boundary
-            block = times[i:j]
-            sample = np.concatenate([self.recent, block])
-            future[i:j] = block > lower_quantile(sample, ANCHOR) + self.future_bound
-            before[i:j] = self.mark
-            self.recent = sample[-SAMPLE:]
-            self.seen += j - i
-            if self.seen % BLOCK == 0:
-                self._step()
-            i = j
-        return Advance(future, before, self.mark)
+        """Take a batch's valid event times, in order.
 
-    def _step(self) -> None:
-        self.frontier = lower_quantile(self.recent, QUANTILE)
-        if self.start is None:  # one stray early event must not be where the stream starts
-            self.start = self.frontier
-        self.mark = max(self.mark, self.frontier - self.lateness)
+        Block by block, as the module says, but computed for the whole batch at once: the
+        anchor of each piece of a block and the frontier after each complete block are order
+        statistics of windows of ``every`` (the recent sample, then the batch), taken for all
+        windows of one length in one partition. Exactly the block-by-block values."""
+        n = times.size
+        if n == 0:
+            return Advance(np.zeros(0, bool), np.empty(0, np.float64), self.mark)
+        r = self.recent.size
+        every = np.concatenate([self.recent, times])
+        # the batch's pieces of blocks: [starts[s], ends[s]) within the batch
+        ends = np.append(np.arange(BLOCK - self.seen % BLOCK, n, BLOCK), n)
+        starts = np.concatenate([[0], ends[:-1]])
+        # a piece's anchor sample: the recent sample before it, then the piece
+        anchors = _window_quantiles(every, np.maximum(0, r + starts - SAMPLE), r + ends, ANCHOR)
+        future = times > np.repeat(anchors + self.future_bound, ends - starts)
+        closes = (self.seen + ends) % BLOCK == 0  # the piece completes its block: a step
+        hi = r + ends[closes]
+        frontiers = _window_quantiles(every, np.maximum(0, hi - SAMPLE), hi, QUANTILE)
+        marks = np.maximum.accumulate(np.concatenate([[self.mark], frontiers - self.lateness]))
+        # the mark before a piece: after the steps of the pieces before it
+        steps_before = np.concatenate([[0], np.cumsum(closes)[:-1]])
+        before = np.repeat(marks[steps_before], ends - starts)
+        if frontiers.size:
+            if self.start is None:  # one stray early event must not be where the stream starts
+                self.start = float(frontiers[0])
+            self.frontier = float(frontiers[-1])
+            self.mark = float(marks[-1])
+        self.recent = every[-SAMPLE:].copy()
+        self.seen += n
+        return Advance(future, before, self.mark)
 
     def final(self) -> float:
         """The mark at the end of the input: no lateness, the bulk's high end (plus a few

@@ -289,3 +289,16 @@ def test_the_shipped_configs_validate_against_the_config_schema(schemas: Path) -
         errors = [f"{list(e.path)}: {e.message}"
                   for e in validator.iter_errors(yaml.safe_load(path.read_text()))]
         assert not errors, (path.name, errors)
+
+
+@pytest.mark.parametrize("choice", ["python", "auto"])
+def test_version_names_the_decoder(choice: str, capsys: pytest.CaptureFixture[str],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """``driftline --version`` says which decoder runs: the native one where it is installed."""
+    from driftline.decode import native
+
+    monkeypatch.setenv("DRIFTLINE_DECODER", choice)
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    want = "python" if choice == "python" or not native.available() else "native"
+    assert capsys.readouterr().out.strip() == f"driftline 0.1.0 (decoder: {want})"

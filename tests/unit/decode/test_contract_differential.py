@@ -2,13 +2,15 @@
 
 Generated lines — valid events of two field layouts (top-level and dotted paths), mutated the
 ways real producers and hostile ones do — go through the Arrow fast path, the authoritative
-per-line path and the pydantic contract model, in batches and alone. They must agree on which
-lines are events, on the reason of every rejected line and on every value of every event.
-A decoder implementation added later (a native one) joins ``PATHS`` and is held to the same.
+per-line path, the native decoder (Rust, ``native/``) and the pydantic contract model, in
+batches and alone. They must agree on which lines are events, on the reason of every rejected
+line and on every value of every event. The native decoder is in ``PATHS`` wherever it is
+installed, and must be installed in CI and wherever a Rust toolchain exists (``decoders.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Callable
@@ -17,11 +19,12 @@ from typing import Any
 import numpy as np
 import orjson
 import pydantic
+from decoders import require_native
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from driftline.config import FieldNames
-from driftline.decode import Decoder, Schema
+from driftline.decode import Decoder, Schema, native
 from driftline.decode.batch import Batch, DeadLetter
 from driftline.events import PredictionEvent
 
@@ -35,17 +38,36 @@ Decode = Callable[[Decoder, list[bytes]], tuple[Batch, list[DeadLetter]]]
 
 
 def fast_or_per_line(d: Decoder, messages: list[bytes]) -> tuple[Batch, list[DeadLetter]]:
-    """The decoder as it runs: the fast path where it may, else line by line."""
+    """The Python decoder as it runs: the fast path where it may, else line by line."""
+    d.native = None
     return d.decode(messages, np.arange(len(messages)))
 
 
 def per_line(d: Decoder, messages: list[bytes]) -> tuple[Batch, list[DeadLetter]]:
     """The authoritative path only."""
+    d.native = None
     d._eligible = lambda _m: None  # type: ignore[method-assign]  # force the per-line path
     return d.decode(messages, np.arange(len(messages)))
 
 
+def native_reader(d: Decoder, messages: list[bytes]) -> tuple[Batch, list[DeadLetter]]:
+    """The native decoder; a line it refuses is classified by the per-line path. It must
+    never refuse an event (that would send its batch the Python way: ``mismatches``)."""
+    assert d.native is not None, "the native decoder did not load"
+    out = d.decode(messages, np.arange(len(messages)))
+    assert (d.native.mismatches, d.native.batches) == (0, 1)
+    return out
+
+
 PATHS: dict[str, Decode] = {"decoder": fast_or_per_line, "per-line": per_line}
+if native.available():
+    PATHS["native"] = native_reader
+
+
+def test_the_native_decoder_is_one_of_the_paths() -> None:
+    """Where the native decoder can be built (CI, a machine with Rust), it is held to the contract."""
+    require_native()
+    assert "native" in PATHS
 
 
 def put(obj: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -120,40 +142,80 @@ def event(draw: st.DrawFn, schema: Schema) -> dict[str, Any]:
     return obj
 
 
+#: number texts json.dumps never writes: exponents, -0, 64-bit edges, overflow, long digits
+NUMBER_TEXTS = ["1E5", "1e+2", "-0", "-0.0", "0e0", "1e-400", "0e99999999999999999999", "1e16",
+                "18446744073709551615", "18446744073709551616", "-9223372036854775808",
+                "-9223372036854775809", "1.7976931348623157e308", "1.7976931348623159e308",
+                "2.4703282292062328e-324", "123456789012345678901234567890", "0.1e1", "1.0",
+                "9999999999999998", "1e-5", "0.0001", "1770962400123", "1770962400.5e3",
+                "1.770962400e9", "12345678901234567890e-10", "1." + "0" * 400,
+                "0." + "0" * 30 + "1", "1" + "0" * 310, "9007199254740993", "4.35", "1e22"]
+RAW = "\x00raw"  # a placeholder json.dumps writes as "\u0000raw"
+
+
 @st.composite
 def line(draw: st.DrawFn, schema: Schema) -> bytes:
     obj = draw(event(schema))
+    how = draw(st.integers(0, 32))  # 19 and more: no mutation
+    if how == 12:  # a number written as json.dumps never writes it, where the contract reads
+        f = schema.fields
+        path = draw(st.sampled_from([(*f.path("features"), "x"), (*f.path("features"), "color"),
+                                     f.path("prediction"), f.path("decision"), f.path("timestamp"),
+                                     (*f.path("segments"), "region"), f.path("latency_ms"),
+                                     f.path("label"), ("junk",)]))
+        with contextlib.suppress(TypeError, AttributeError):  # a level that is not an object
+            put(obj, path, RAW)
     text = json.dumps(obj, ensure_ascii=draw(st.booleans()),
                       separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])))
-    how = draw(st.integers(0, 24))  # 12 and more: no mutation
+    text = mutated(draw, text, how)
+    raw = text.encode("utf-8", "surrogatepass")
+    if how == 6:  # not UTF-8: a stray byte, a UTF-8 surrogate, an overlong form, a cut sequence
+        raw = raw.replace(b"e", draw(st.sampled_from([b"\xff", b"\xed\xa0\x80", b"\xc0\xae",
+                                                      b"\xc3", b"\xf4\x90\x80\x80"])), 1)
+    return raw
+
+
+def mutated(draw: st.DrawFn, text: str, how: int) -> str:
+    """The JSON text of an event, changed the way ``how`` says (the ways producers err)."""
+    obj_end = text.endswith("}")
     if how == 0:  # cut short
         text = text[:draw(st.integers(0, len(text)))]
     elif how == 1:  # a NaN or an Infinity token where a number was
         text = text.replace("0.5", draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999"])), 1)
     elif how == 2:  # leading/trailing bytes
-        text = draw(st.sampled_from(["\ufeff", " ", "x", "\t"])) + text + draw(
-            st.sampled_from(["", " ", "\n", "}"]))
+        text = draw(st.sampled_from(["\ufeff", " ", "x", "\t", "\r\n"])) + text + draw(
+            st.sampled_from(["", " ", "\n", "}", "\x0c", "\x00", " \r\n\t"]))
     elif how == 3:  # not an object at all
-        text = draw(st.sampled_from(["null", "[]", "42", '"s"', "true", ""]))
-    elif how == 4:  # nested far deeper than orjson allows, in a field nobody reads
-        text = text[:-1] + ', "junk": ' + "[" * 1100 + "]" * 1100 + "}" if text.endswith("}") \
-            else text
-    elif how == 5:  # a duplicate key, the last wins
-        text = text[:-1] + ', "model_id": 5}' if text.endswith("}") else text
+        text = draw(st.sampled_from(["null", "[]", "42", '"s"', "true", "", "{", "}", "{}"]))
+    elif how == 4 and obj_end:  # nested around orjson's limit (1024), in a field nobody reads
+        depth = draw(st.sampled_from([1022, 1023, 1024, 1100]))
+        nest = draw(st.sampled_from([("[", "]"), ('{"k":', "}")]))
+        text = text[:-1] + ', "junk": ' + nest[0] * depth + "1" * (nest[0] != "[") + nest[1] * depth + "}"
+    elif how == 5 and obj_end:  # a duplicate key, the last wins (a whole object replaced too)
+        text = text[:-1] + draw(st.sampled_from([', "model_id": 5}', ', "model_id": "m2"}',
+                                                 ', "features": {"x": 1}}', ', "segments": null}',
+                                                 ', "meta": {"model": "m2"}}', ', "out": 1}']))
     elif how == 7:  # a key written with an escape: the same key to a JSON parser
-        text = text.replace('"model_id"', '"\\u006dodel_id"', 1).replace('"meta"', '"m\\u0065ta"', 1)
-    elif how == 8:  # a raw control character inside a string (not JSON)
-        text = text.replace('"m"', '"m\x01"', 1)
-    elif how == 9:  # a trailing comma (not JSON)
-        text = text[:-1] + ",}" if text.endswith("}") else text
+        text = text.replace('"model_id"', '"\\u006dodel_id"', 1).replace('"meta"', '"m\\u0065ta"', 1) \
+            .replace('"region"', '"\\u0072egion"', 1).replace('"x"', '"\\u0078"', 1)
+    elif how == 8:  # a raw control character inside a string (not JSON); DEL is allowed
+        text = text.replace('"m"', draw(st.sampled_from(['"m\x01"', '"m\x7f"', '"m\x1f"'])), 1)
+    elif how == 9 and obj_end:  # a trailing comma (not JSON)
+        text = text[:-1] + draw(st.sampled_from([",}", ', "a": [1,]}', ', "a": {"b": 1,}}']))
     elif how == 10:  # numbers JSON does not allow: a leading zero, a plus sign, a bare dot
-        text = text.replace(":0.", draw(st.sampled_from([":00.", ":+0.", ":.", ":-.0"])), 1)
-    elif how == 11:  # an escaped string value, and a lone surrogate escape
-        text = text.replace('"m"', draw(st.sampled_from(['"\\u006d"', '"\\ud800"', '"m\\n"'])), 1)
-    raw = text.encode("utf-8", "surrogatepass")
-    if how == 6:
-        raw = raw.replace(b"e", b"\xff", 1)  # not UTF-8
-    return raw
+        text = text.replace(":0.", draw(st.sampled_from([":00.", ":+0.", ":.", ":-.0", ":0.e1"])), 1)
+    elif how == 11:  # escaped string values: valid ones, lone surrogates, a bad escape
+        text = text.replace('"m"', draw(st.sampled_from([
+            '"\\u006d"', '"\\ud800"', '"m\\n"', '"\\udc00m"', '"\\ud83d\\ude00"', '"\\uD83D\\uDE00"',
+            '"\\ud800\\u0041"', '"m\\/"', '"m\\x"', '"m\\u00"', '"\\u0000"'])), 1)
+    elif how == 12:
+        text = text.replace('"\\u0000raw"', draw(st.sampled_from(NUMBER_TEXTS)))
+    elif how == 13:  # other whitespace between the tokens (and in strings that hold ':')
+        text = text.replace(":", draw(st.sampled_from([": \t", " :\r\n", "\n:\n"])))
+    elif how == 14:  # literals cut or misspelt
+        text = text.replace("true", draw(st.sampled_from(["tru", "True", "truex"])), 1) \
+            .replace("null", draw(st.sampled_from(["nul", "NULL", "null"])), 1)
+    return text
 
 
 def names(d: Decoder, batch: Batch) -> list[tuple[Any, ...]]:
@@ -206,11 +268,13 @@ def test_every_path_gives_every_line_the_same_verdict_and_values(
     reference = results["per-line"]
     for name, got in results.items():
         assert got == reference, name
+    alone = [p for n, p in PATHS.items() if n != "per-line"]  # per line, alone is the same
     for i, raw in enumerate(messages):  # alone: a line's verdict does not depend on its batch
-        events, dead = verdicts(schema, [raw], fast_or_per_line)
         batch_events = [e[1:] for e in reference[0] if e[0] == i]
-        assert [e[1:] for e in events] == batch_events
-        assert [r for _, r in dead] == [r for p, r in reference[1] if p == i]
+        for path in alone:
+            events, dead = verdicts(schema, [raw], path)
+            assert [e[1:] for e in events] == batch_events
+            assert [r for _, r in dead] == [r for p, r in reference[1] if p == i]
 
 
 def projected(raw: bytes, schema: Schema) -> bytes | None:
@@ -222,6 +286,9 @@ def projected(raw: bytes, schema: Schema) -> bytes | None:
         return None
     if not isinstance(obj, dict):
         return None
+    # fields outside the contract are not read (the model allows any): deep junk there is
+    # orjson's to judge, not the model's own JSON parser's (whose depth limit is lower)
+    obj = {k: v for k, v in obj.items() if k in PredictionEvent.model_fields}
     if isinstance(obj.get("features"), dict):
         keep = set(schema.numeric) | set(schema.categorical)
         obj["features"] = {k: v for k, v in obj["features"].items() if k in keep}

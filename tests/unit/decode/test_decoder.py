@@ -1,7 +1,8 @@
 """The decoder: every bad input becomes exactly one dead letter with its reason; no good event is lost.
 
 A corpus of hostile and edge-case messages is decoded alone (one line per batch) and
-interleaved with good events, on both the Arrow fast path and the per-line slow path.
+interleaved with good events, on both the Arrow fast path and the per-line slow path, and on
+the native decoder: every test here runs once per decoder (``decoder_kind``, conftest.py).
 The pydantic ``PredictionEvent`` model is held to the same verdicts, with its
 documented differences written down next to the cases they concern.
 """
@@ -22,6 +23,7 @@ from driftline.decode import REASONS, REPORTS, Batch, Decoder, Schema, check_eve
 from driftline.decode.vocab import MAX_OVERFLOW_NAMES, OTHER
 from driftline.events import PredictionEvent
 
+pytestmark = pytest.mark.usefixtures("decoder_kind")
 SCHEMA = Schema(numeric=("x",), categorical=("color",), segments=("region",), labels=True)
 MODELS = ["m"]
 EPOCH = 1_770_962_400.0  # 2026-02-13T06:00:00Z
@@ -62,6 +64,7 @@ class Case:
 
 SCHEMA_KNOWN = "documented: the decoder checks the types of the features its schema knows"
 CONFIG = "config: the model list and the size cap are deployment settings, not the contract"
+INF = "pydantic's JSON parser reads an out-of-range number as inf, and extra fields are not checked"
 
 CORPUS = [
     # not JSON at all
@@ -121,6 +124,11 @@ CORPUS = [
     Case("nan_timestamp", raw_body(timestamp=b"NaN"), "non_finite"),
     Case("infinity_timestamp", raw_body(timestamp=b"Infinity"), "non_finite"),
     Case("infinity_latency", raw_body(latency_ms=b"Infinity"), "non_finite"),
+    # a number past a double's range is not JSON to the contract, even in a field nobody reads
+    Case("huge_number_nobody_reads", raw_body(junk=b"1.7976931348623159e308"), "non_finite", INF),
+    Case("huge_exponent_nobody_reads", raw_body(junk=b"[2.5E+312]"), "non_finite", INF),
+    Case("long_integer_nobody_reads", raw_body(junk=b"9" * 320), "non_finite", INF),
+    Case("huge_feature_nobody_reads", raw_body(features=b'{"x": 1, "other": 1e400}'), "non_finite"),
     Case("nan_prediction", raw_body(prediction=b"NaN"), "non_finite"),
     # timestamps
     Case("rfc3339_z", body(timestamp="2026-02-13T06:00:00Z"), None),
@@ -154,6 +162,10 @@ CORPUS = [
     Case("timestamp_bool", body(timestamp=True), "bad_timestamp"),
     Case("timestamp_negative", body(timestamp=-5), "bad_timestamp"),
     Case("timestamp_numeric_string", body(timestamp=str(int(EPOCH))), "bad_timestamp"),
+    # RFC 3339's DIGIT is ASCII 0-9: other Unicode digits (which int() would read) are not one
+    Case("arabic_indic_year", body(timestamp="\u0662\u0660\u0662\u0666-02-13T06:00:00Z"),
+         "bad_timestamp"),
+    Case("fullwidth_fraction", body(timestamp="2026-02-13T06:00:00.\uff11Z"), "bad_timestamp"),
     # models, size, layout
     Case("unknown_model", body(model_id="other"), "unknown_model", CONFIG, documented=True),
     Case("duplicate_keys_last_wins", GOOD[:-1] + b',"model_id":"other"}', "unknown_model", CONFIG,
@@ -320,15 +332,21 @@ def test_fast_and_slow_paths_give_identical_columns() -> None:
     assert [mixed[r] for r in mixed_batch.rows] == good
 
 
-def test_a_clean_batch_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A clean batch is parsed by Arrow in one go: the per-line slow path is not entered."""
+def test_a_clean_batch_takes_the_fast_path(monkeypatch: pytest.MonkeyPatch, decoder_kind: str) -> None:
+    """A clean batch is read in one go — by the native reader, else by Arrow: the per-line
+    slow path is not entered, and no line is classified one by one."""
     def fail(*_: Any) -> Any:
         raise AssertionError("slow path used for a clean batch")
     d = decoder()
     monkeypatch.setattr(d, "_per_line", fail)
+    monkeypatch.setattr(d, "classify", fail)
+    if d.native is not None:
+        d.native.classify = fail
     batch, dead = d.decode(goods(50))
     assert (len(batch), dead) == (50, [])
-    assert (d.fast_batches, d.slow_batches) == (1, 0)
+    native = d.native.batches if d.native is not None else 0
+    assert (native, d.fast_batches, d.slow_batches) == ((1, 0, 0) if decoder_kind == "native"
+                                                        else (0, 1, 0))
 
 
 def test_the_decoder_enforces_check_event() -> None:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftline.windows.watermark import BLOCK, FUTURE, SAMPLE, Watermark
+from driftline.windows.watermark import ANCHOR, BLOCK, FUTURE, QUANTILE, SAMPLE, Watermark
 
 T0 = 1_770_962_400.0
 DAY = 86_400.0
@@ -168,3 +168,42 @@ def test_an_input_that_ends_at_a_window_boundary_closes_its_last_window() -> Non
     wm, _, _ = advance_all(times, 2000)
     assert float(np.quantile(wm.recent, 0.99, method="lower")) < 60_000.0 <= wm.final()
     assert wm.final() < 60_000.0 + 20
+
+
+def block_by_block(wm: Watermark, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The definition, one block piece at a time (what ``advance`` computes for a batch at
+    once): per event the future flag and the mark before it; ``wm`` is advanced."""
+    future, before = np.zeros(times.size, bool), np.empty(times.size)
+    i = 0
+    while i < times.size:
+        j = min(times.size, i + BLOCK - wm.seen % BLOCK)
+        sample = np.concatenate([wm.recent, times[i:j]])
+        future[i:j] = times[i:j] > np.quantile(sample, ANCHOR, method="lower") + wm.future_bound
+        before[i:j] = wm.mark
+        wm.recent, wm.seen = sample[-SAMPLE:], wm.seen + j - i
+        if wm.seen % BLOCK == 0:
+            wm.frontier = float(np.quantile(wm.recent, QUANTILE, method="lower"))
+            wm.start = wm.frontier if wm.start is None else wm.start
+            wm.mark = max(wm.mark, wm.frontier - wm.lateness)
+        i = j
+    return future, before
+
+
+@given(cuts=st.lists(st.integers(1, 2_999), max_size=12), seed=st.integers(0, 2**32 - 1),
+       rate=st.sampled_from([0.01, 2.0, 500.0]))
+@settings(max_examples=40, deadline=None)
+def test_a_batch_at_once_is_the_block_by_block_definition(cuts: list[int], seed: int,
+                                                          rate: float) -> None:
+    """Streams with strays ahead and behind, cut anywhere: the same flags, marks, frontier,
+    start and sample as advancing one block piece at a time."""
+    rng = np.random.default_rng(seed)
+    times = steady(3_000, rate, seed)
+    times[rng.integers(0, 3_000, 40)] += rng.choice([-3 * DAY, -600.0, 900.0, 2 * DAY, 1e9], 40)
+    fast, slow = Watermark(30.0), Watermark(30.0)
+    for a, b in itertools.pairwise([0, *sorted(set(cuts)), times.size]):
+        adv = fast.advance(times[a:b])
+        future, before = block_by_block(slow, times[a:b])
+        assert np.array_equal(adv.future, future) and np.array_equal(adv.marks_before, before)
+        assert (fast.mark, fast.frontier, fast.start, fast.seen) == \
+            (slow.mark, slow.frontier, slow.start, slow.seen)
+        assert np.array_equal(fast.recent, slow.recent)
