@@ -11,6 +11,7 @@ into ``__other__`` so hostile input cannot explode the series count.
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from driftline import __version__
 from driftline.decode import REASONS, REPORTS, Batch, Decoder, native
 from driftline.decode.vocab import OTHER
 from driftline.detectors.sketches import IntArray
+from driftline.errors import DriftlineError
 from driftline.judge import Coverage, Verdicts
 
 ALL = "__all__"
@@ -348,6 +350,16 @@ class Metrics:
 
 
 def serve(metrics: Metrics, addr: str, port: int) -> int:
-    """Serve /metrics over HTTP in a daemon thread; returns the bound port (0 picks one)."""
-    server, _thread = start_http_server(port, addr=addr, registry=metrics.registry)
+    """Serve /metrics over HTTP in a daemon thread; returns the bound port (0 picks one).
+
+    A port that cannot be bound is a ``DriftlineError`` naming the address and the port.
+    """
+    try:
+        server, _thread = start_http_server(port, addr=addr, registry=metrics.registry)
+    except OSError as exc:
+        why = "address already in use" if exc.errno == errno.EADDRINUSE else \
+            (exc.strerror or str(exc))
+        hint = "; another process listens there: choose another port with --metrics-port " \
+               "(0 picks a free one)" if exc.errno == errno.EADDRINUSE else ""
+        raise DriftlineError(f"metrics: cannot listen on {addr}:{port}: {why}{hint}") from exc
     return int(server.server_address[1])
