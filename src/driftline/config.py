@@ -37,17 +37,14 @@ def parse_duration(text: str | float | int) -> float:
 
 
 def duration_text(seconds: float) -> str:
-    """900.0 → '15m', 2419200.0 → '28d': the largest unit that divides it (milliseconds under a
-    second), else decimal seconds — spelled as ``parse_duration`` (and ``--window``) reads it,
-    never ``2.592e+06s``.
+    """900.0 → '15m', 2419200.0 → '28d': the largest unit that divides it, else decimal
+    seconds — spelled as ``parse_duration`` (and ``--window``) reads it, never ``2.592e+06s``.
 
-    >>> [duration_text(s) for s in (2592000, 3600, 90, 0.25, 1.5, 2592000.5, 0)]
-    ['30d', '1h', '90s', '250ms', '1.5s', '2592000.5s', '0s']
+    >>> [duration_text(s) for s in (2592000, 3600, 90, 0.5, 2592000.5, 0)]
+    ['30d', '1h', '90s', '0.5s', '2592000.5s', '0s']
     """
-    for unit in ("d", "h", "m", "s", "ms"):
+    for unit in ("d", "h", "m", "s"):
         n = seconds / _UNITS[unit]
-        if unit == "ms" and seconds >= 1:
-            break
         if n >= 1 and n == int(n):
             return f"{int(n)}{unit}"
     text = f"{seconds:.6f}".rstrip("0").rstrip(".")
