@@ -149,12 +149,14 @@ def test_the_invalid_events_runbook_names_only_real_reasons() -> None:
 # -- metrics --------------------------------------------------------------------------------------
 def exported() -> set[str]:
     """Every family name driftline's registry exposes (with a monitor, so every family shows)."""
+    from driftline.judge import Coverage
     from driftline.metrics import EngineGauges, Metrics
 
     metrics = Metrics(CollectorRegistry())
+    labels = ("m", "x", "psi", "prediction", "__all__")
     metrics.watch(lambda: [EngineGauges(("m",), {("m", "low"): 1},
-                                        {("m", "x", "psi", "prediction", "__all__"):
-                                         (0.1, 0, "above")})])
+                                        {("m", "x"): {labels: (0.1, 0, "above")}},
+                                        {("m", "x"): Coverage("m", "x", 1, 0, 0, 0.5)})])
     metrics.consumer_lag.labels("t", "0").set(0)
     metrics.consumer_position.labels("t", "0").set(0)
     metrics.watermark.labels("x").set(0)

@@ -96,7 +96,7 @@ def test_the_log_ratio_test_matches_its_formula_and_is_calibrated() -> None:
 def test_an_unknown_question_is_a_config_error(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ValueError, match=r"four_fifths .* or vs_reference"):
-        DisparateImpact(question="worse")  # type: ignore[arg-type]
+        DisparateImpact(question="worse")  # type: ignore[arg-type]  # a value the Literal refuses
     monitor = {"name": "di", "signal": "decision=yes", "detector": "disparate_impact",
                "segment_by": "region", "params": {"question": "worse"}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump({"monitors": [monitor]}))
