@@ -9,7 +9,9 @@ Secrets (Kafka SASL/SSL passwords) are never written in the file: a value may be
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,12 +37,18 @@ def parse_duration(text: str | float | int) -> float:
 
 
 def duration_text(seconds: float) -> str:
-    """900.0 → '15m', 2419200.0 → '28d': the largest unit that divides it (else seconds)."""
+    """900.0 → '15m', 2419200.0 → '28d': the largest unit that divides it, else decimal
+    seconds — spelled as ``parse_duration`` (and ``--window``) reads it, never ``2.592e+06s``.
+
+    >>> [duration_text(s) for s in (2592000, 3600, 90, 0.5, 2592000.5, 0)]
+    ['30d', '1h', '90s', '0.5s', '2592000.5s', '0s']
+    """
     for unit in ("d", "h", "m", "s"):
         n = seconds / _UNITS[unit]
         if n >= 1 and n == int(n):
             return f"{int(n)}{unit}"
-    return f"{seconds:g}s"
+    text = f"{seconds:.6f}".rstrip("0").rstrip(".")
+    return f"{text}s"
 
 
 class WindowSpec(BaseModel):
@@ -341,9 +349,37 @@ class Config(BaseSettings):
         return "sha256:" + hashlib.sha256(blob).hexdigest()[:16]
 
 
-def format_errors(err: ValidationError) -> list[str]:
-    """One line per problem: 'monitors.2.thresholds.critical: Field required'."""
-    return [f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in err.errors()]
+#: how a problem whose value came from the environment starts (it is not the file's)
+FROM_ENV = "environment variable "
+
+
+def env_source(loc: Sequence[int | str], environ: Mapping[str, str]) -> str | None:
+    """The ``DRIFTLINE_`` variable that set the value at ``loc``, if one did.
+
+    ``('window', 'size')`` is ``DRIFTLINE_WINDOW__SIZE``, or ``DRIFTLINE_WINDOW`` holding JSON;
+    names are matched case-insensitively, as pydantic-settings reads them.
+    """
+    names = {k.upper(): k for k in environ}
+    keys = [str(p) for p in loc]
+    for i in range(len(keys), 0, -1):
+        name = "DRIFTLINE_" + "__".join(keys[:i]).upper()
+        if name in names:
+            return names[name]
+    return None
+
+
+def format_errors(err: ValidationError, environ: Mapping[str, str] | None = None) -> list[str]:
+    """One line per problem: 'monitors.2.thresholds.critical: Field required'.
+
+    A problem with a value set by an environment variable names the variable
+    ('environment variable DRIFTLINE_WINDOW__SIZE: window.size: …').
+    """
+    out = []
+    for e in err.errors():
+        line = f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
+        var = env_source(e["loc"], environ) if environ is not None else None
+        out.append(f"{FROM_ENV}{var}: {line}" if var else line)
+    return out
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
@@ -368,4 +404,4 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
     try:
         return Config(**data)
     except ValidationError as exc:
-        raise ConfigError("\n".join(format_errors(exc))) from exc
+        raise ConfigError("\n".join(format_errors(exc, os.environ))) from exc

@@ -66,8 +66,8 @@ class Detection:
         default = windowing.default
         if default is not None and default.spec.kind == "time" \
                 and np.isfinite(default.windows.watermark):
-            self.metrics.watermark.labels("*").set(default.windows.watermark)
-            self.metrics.last_event.labels("*").set(default.windows.mark)
+            self.metrics.show_time(decoder.models.names, default.windows.watermark,
+                                   default.windows.mark)
         if closed:  # incidents change only when a window closes
             self.gauges = EngineGauges(self.gauges.monitors, self.incidents.open_incidents(),
                                        self.gauges.statistics, self.gauges.coverage)

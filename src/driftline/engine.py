@@ -153,7 +153,7 @@ class Engine:
             self.totals.overflow["monitor_overflow"] += len(left_out)
             self.metrics.overflow.labels("monitor_overflow").inc(len(left_out))
         self.windowing.assign(self.monitors)
-        self.metrics.declare_thresholds(self.monitors)
+        self.metrics.declare_thresholds(self.monitors, self.metrics.models_seen())
         self.detection.monitors_declared(self.monitors)
 
     def _make_windows(self, batch: Batch) -> None:
@@ -195,7 +195,9 @@ class Engine:
     def _valid(self, batch: Batch) -> None:
         assert self.decoder is not None
         self.totals.valid += len(batch)
-        self.metrics.count_valid(batch, self.decoder)
+        new_models = self.metrics.count_valid(batch, self.decoder)
+        if new_models:  # their thresholds, labelled by model as their statistics will be
+            self.metrics.declare_thresholds(self.monitors, new_models)
 
     def _account(self, out: Output, t0: float) -> None:
         reasons = Counter(d.reason for d in out.dead_letters)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.stats import false_discovery_control
 
 from driftline.decode.vocab import OTHER
 from driftline.detectors.sketches import FloatArray, IntArray
@@ -29,15 +30,10 @@ from driftline.windows import ClosedWindow
 def benjamini_hochberg(p: Sequence[float] | np.ndarray) -> np.ndarray:
     """BH-adjusted q-values, in input order."""
     p_arr = np.asarray(p, dtype=np.float64)
-    n = p_arr.size
-    if n == 0:
+    if p_arr.size == 0:
         return p_arr
-    order = np.argsort(p_arr)
-    ranked = p_arr[order] * n / np.arange(1, n + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(q, 1.0)
-    return out
+    # scipy's step-up adjustment: q_(i) = min over j ≥ i of p_(j)·n/j, capped at 1
+    return np.asarray(false_discovery_control(p_arr, method="bh"), dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,23 @@ into ``__other__`` so hostile input cannot explode the series count.
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -25,6 +35,7 @@ from driftline import __version__
 from driftline.decode import REASONS, REPORTS, Batch, Decoder, native
 from driftline.decode.vocab import OTHER
 from driftline.detectors.sketches import IntArray
+from driftline.errors import DriftlineError
 from driftline.judge import Coverage, Verdicts
 
 ALL = "__all__"
@@ -142,18 +153,33 @@ def _coverage(views: Sequence[EngineGauges]) -> Iterator[Metric]:
     yield worst
 
 
+def own_registry(registry: CollectorRegistry | None = None) -> CollectorRegistry:
+    """The registry driftline serves, with the process and platform collectors on it
+    (process_resident_memory_bytes, _cpu_seconds_total, _open_fds …, python_info).
+
+    Counters and histograms export no ``_created`` series: no panel or rule reads them (they
+    were 274 of the demo's 731 sample lines). The switch is client_python's, process-wide.
+    """
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # client_python has no annotations
+    r = registry if registry is not None else CollectorRegistry()
+    ProcessCollector(registry=r)
+    PlatformCollector(registry=r)
+    return r
+
+
 class Metrics:
-    """The metric families driftline exports (names: docs/metrics.md)."""
+    """The metric families driftline exports (names: docs/operations.md, "Metrics")."""
 
     def __init__(self, registry: CollectorRegistry | None = None,
                  segment_cardinality: int = 100) -> None:
-        r = self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry = own_registry(registry)
         self._segment_cap = segment_cardinality
         self._segments: dict[str, set[str]] = {}  # segment key → values with their own label
         self._statistic_segments: dict[str, set[str]] = {}
         self._slot_cache: dict[int, tuple[list[str], IntArray]] = {}
         self._slot_index: dict[str, dict[str, int]] = {}  # key → label → slot
         self._models: set[str] = set()
+        self._thresholds: set[tuple[str, str]] = set()  # (monitor, model) declared
         self._lock = threading.Lock()
         ns = NAMESPACE
         self.events = Counter("events", "Events read, by model and outcome (valid, invalid, late).",
@@ -234,13 +260,31 @@ class Metrics:
             "longest run over the monitor's models); 0 while it sees.",
             ["monitor"], namespace=ns, registry=r)
 
-    def declare_thresholds(self, monitors: Sequence[Any]) -> None:
-        """Each monitor's warning and critical thresholds, and its incident series at 0."""
+    def declare_thresholds(self, monitors: Sequence[Any], models: Sequence[str] = ()) -> None:
+        """Each monitor's incident series at 0, and its warning and critical thresholds for
+        each of ``models`` it applies to (labelled by model, as the statistics are)."""
         for m in monitors:
             self.declare_monitor(m.name)
-            for level, value in (("warning", m.warning), ("critical", m.critical)):
-                self.threshold.labels(m.name, "*", m.detector.name, m.cfg.signal, level,
-                                      m.direction).set(value)
+            for model in models:
+                if (m.name, model) in self._thresholds or not m.applies_to(model):
+                    continue
+                self._thresholds.add((m.name, model))
+                for level, value in (("warning", m.warning), ("critical", m.critical)):
+                    self.threshold.labels(m.name, model, m.detector.name, m.cfg.signal, level,
+                                          m.direction).set(value)
+
+    def models_seen(self) -> list[str]:
+        """Models with a valid event so far (in any engine of this process)."""
+        return sorted(self._models)
+
+    def show_time(self, models: Sequence[str], watermark: float, newest: float) -> None:
+        """An engine's watermark and newest event time, for each of its models that had a
+        valid event (a model only in the reference has no time of its own)."""
+        for model in models:
+            if model not in self._models:
+                continue
+            self.watermark.labels(model).set(watermark)
+            self.last_event.labels(model).set(newest)
 
     def declare_monitor(self, monitor: str) -> None:
         """Create a monitor's incident series at 0, so increase() sees the first event."""
@@ -311,23 +355,29 @@ class Metrics:
                 self.invalid.labels(reason).inc(n)
                 self.events.labels("*", "invalid").inc(n)
 
-    def count_events(self, model_codes: np.ndarray, outcome: str, models: list[str]) -> None:
-        """``driftline_events_total{model, outcome}`` for a batch's events of one outcome.
+    def count_events(self, model_codes: np.ndarray, outcome: str, models: list[str]) -> list[str]:
+        """``driftline_events_total{model, outcome}`` for a batch's events of one outcome; the
+        models that had no valid event before (their first valid events).
 
         A model's ``late`` series exists at 0 from its first valid event, so ``rate()``
         sees the first late one.
         """
         codes, counts = np.unique(model_codes, return_counts=True)
+        new = []
         for c, n in zip(codes, counts, strict=True):
             name = models[c] if c >= 0 else "unknown"
             self.events.labels(name, outcome).inc(int(n))
             if outcome == "valid" and name not in self._models:
                 self._models.add(name)
                 self.events.labels(name, "late")
+                new.append(name)
+        return new
 
-    def count_valid(self, batch: Batch, decoder: Decoder) -> None:
-        self.count_events(batch.model, "valid", decoder.models.names)
+    def count_valid(self, batch: Batch, decoder: Decoder) -> list[str]:
+        """Count a batch's valid events; the models seen for the first time."""
+        new = self.count_events(batch.model, "valid", decoder.models.names)
         self.count_segments(batch, decoder)
+        return new
 
     def count_segments(self, batch: Batch, decoder: Decoder) -> None:
         """Events per (model, segment key, segment label): one unique per key, a few incs."""
@@ -348,6 +398,16 @@ class Metrics:
 
 
 def serve(metrics: Metrics, addr: str, port: int) -> int:
-    """Serve /metrics over HTTP in a daemon thread; returns the bound port (0 picks one)."""
-    server, _thread = start_http_server(port, addr=addr, registry=metrics.registry)
+    """Serve /metrics over HTTP in a daemon thread; returns the bound port (0 picks one).
+
+    A port that cannot be bound is a ``DriftlineError`` naming the address and the port.
+    """
+    try:
+        server, _thread = start_http_server(port, addr=addr, registry=metrics.registry)
+    except OSError as exc:
+        why = "address already in use" if exc.errno == errno.EADDRINUSE else \
+            (exc.strerror or str(exc))
+        hint = "; another process listens there: choose another port with --metrics-port " \
+               "(0 picks a free one)" if exc.errno == errno.EADDRINUSE else ""
+        raise DriftlineError(f"metrics: cannot listen on {addr}:{port}: {why}{hint}") from exc
     return int(server.server_address[1])

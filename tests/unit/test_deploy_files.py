@@ -323,3 +323,15 @@ def test_local_prometheus_run_script_is_executable() -> None:
     proc = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True,
                           timeout=30, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_dashboard_and_rules_need_no_star_model_and_no_created_series() -> None:
+    """Every series is labelled by its model: no `model=~"$model|[*]"` workaround; driftline
+    exports no _created series, so neither the dashboard nor a rule may read one."""
+    dash = json.loads(DASHBOARD.read_text())
+    exprs = _dashboard_exprs(dash)
+    rules = RULES.read_text()
+    for expr in [*exprs, rules]:
+        assert "[*]" not in expr and 'model="*"' not in expr, expr
+        assert "_created" not in expr, expr
+    assert any('model=~"$model"' in e for e in exprs if "driftline_threshold" in e)

@@ -69,3 +69,51 @@ def test_build_info_names_the_version_and_the_decoder_that_runs() -> None:
     assert m.registry.get_sample_value(
         "driftline_build_info", {"version": __version__, "decoder": native.name()}) == 1.0
     assert native.name() in ("native", "python")
+
+
+# -- metrics hygiene ------------------------------------------------------------------------------
+def scrape(metrics: Metrics) -> str:
+    return generate_latest(metrics.registry).decode()
+
+
+def test_no_created_series_are_exported() -> None:
+    """The _created samples of counters and histograms are off (no panel or rule reads them)."""
+    text = scrape(drifting_engine().metrics)
+    assert "driftline_events_total{" in text and "driftline_batch_processing_seconds_bucket" in text
+    assert "_created" not in text
+
+
+def test_process_and_platform_metrics_are_on_driftlines_own_registry() -> None:
+    """RSS, CPU, open fds and python_info, on the registry driftline serves."""
+    r = Metrics().registry
+    for name in ("process_resident_memory_bytes", "process_cpu_seconds_total",
+                 "process_open_fds", "process_start_time_seconds"):
+        value = r.get_sample_value(name)
+        assert value is not None and value >= 0, name
+    assert "python_info{" in generate_latest(r).decode()
+
+
+def test_no_series_carries_model_star_but_the_modelless_invalid_events() -> None:
+    """Thresholds, watermark and newest event time are labelled by the model they are of."""
+    engine = drifting_engine()
+    text = scrape(engine.metrics)
+    starred = [line for line in text.splitlines() if 'model="*"' in line]
+    assert starred == ['driftline_events_total{model="*",outcome="invalid"} 0.0']
+    r = engine.metrics.registry
+    for level, value in (("warning", 0.1), ("critical", 0.25)):
+        assert r.get_sample_value("driftline_threshold", {
+            "monitor": "psi-x", "model": "m", "detector": "psi", "signal": "feature:x",
+            "level": level, "direction": "above"}) == value
+    assert r.get_sample_value("driftline_watermark_seconds", {"model": "m"}) is not None
+    assert r.get_sample_value("driftline_last_event_timestamp_seconds", {"model": "m"}) is not None
+
+
+def test_a_monitor_of_named_models_shows_thresholds_only_for_them() -> None:
+    """A monitor's thresholds appear for each model it applies to, once the model is seen."""
+    engine = Engine(Config(monitors=[{**MONITORS[0], "models": ["other"]},
+                                     {"name": "ks-x", "signal": "feature:x", "detector": "ks"}],
+                           window={"size": "60s"}, detection={"min_samples": 50}))
+    run_engine(engine, [stream(per_window(3, 200), seed=1)])
+    models = {s.labels["monitor"]: s.labels["model"] for f in engine.metrics.registry.collect()
+              if f.name == "driftline_threshold" for s in f.samples}
+    assert models == {"ks-x": "m"}

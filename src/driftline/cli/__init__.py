@@ -12,6 +12,7 @@ from driftline.decode import native
 from driftline.errors import DriftlineError, UsageError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -19,7 +20,8 @@ def parser() -> argparse.ArgumentParser:
                                 "detection for ML models in production.")
     p.add_argument("--version", action="version",
                    version=f"driftline {__version__} (decoder: {native.name()})")
-    p.add_argument("--log-level", default="info")
+    p.add_argument("--log-level", default="info", type=str.lower, choices=LOG_LEVELS,
+                   help=f"log level: {', '.join(LOG_LEVELS)} (default info)")
     sub = p.add_subparsers(dest="command", required=True)
     demo.add_parser(sub)
     replay.add_parser(sub)
@@ -33,7 +35,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from driftline.logging import configure, get_logger
+    from driftline.logging import configure
 
     args = parser().parse_args(argv)
     configure(args.log_level)
@@ -43,11 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"driftline {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (DriftlineError, OSError) as exc:  # OSError: a file named on the command line
-        get_logger().error("failed", error=str(exc), command=args.command)
-        print(f"driftline: error: {exc}", file=sys.stderr)
+        # printed once (not also as a log line), one line per problem
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print(f"driftline: error: {line}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
 
 
-__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "main", "parser"]
+__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "LOG_LEVELS", "main", "parser"]

@@ -12,7 +12,7 @@ EXIT_OK, EXIT_ERROR = 0, 1
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    from driftline.config import load_config
+    from driftline.config import FROM_ENV, load_config
     from driftline.configcheck import check
     from driftline.errors import DriftlineError
     from driftline.io.files import read_lines
@@ -24,8 +24,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             sample = read_lines(args.sample, config.input.max_message_bytes)[:args.sample_events]
         report = check(config, sample)
     except DriftlineError as exc:
-        for line in str(exc).splitlines():
-            print(f"{args.file}: {line}", file=sys.stderr)
+        for line in str(exc).splitlines():  # a problem of an environment variable is not the file's
+            print(line if line.startswith(FROM_ENV) else f"{args.file}: {line}", file=sys.stderr)
         return EXIT_ERROR
     for line in report.problems:
         print(f"{args.file}: {line}", file=sys.stderr)

@@ -21,7 +21,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from driftline import demo
-    from driftline.config import load_config
+    from driftline.config import duration_text, load_config
     from driftline.console import incident_line
     from driftline.engine import Engine
     from driftline.io.files import IncidentFileSink, JsonLinesSink, file_origin
@@ -89,7 +89,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if first:
         out(explain_hint(first[0], args.incidents_out, args.events_out, config_path))
     if args.hold:
-        out(f"serving metrics for {args.hold:g}s more")
+        out(f"serving metrics for {duration_text(args.hold)} more")
         time.sleep(args.hold)
     return EXIT_OK
 

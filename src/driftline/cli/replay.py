@@ -32,7 +32,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     # rewrites the file's detection events; actions recorded on incidents are kept
     incidents = IncidentFileSink(args.incidents_out)
     dead = JsonLinesSink(args.dead_letter_out)
-    show = not args.quiet and args.incidents_out is None
+    show = not args.quiet  # on the console also with --incidents-out; --quiet silences
     t0 = time.perf_counter()
 
     def emit(out: Output) -> None:
@@ -70,10 +70,12 @@ def add_parser(sub: Any) -> None:
     r.add_argument("--config")
     r.add_argument("--reference", help="reference profile (reference build) or JSON-lines events")
     r.add_argument("--window", help="window: a duration (15m) or an event count (5000)")
-    r.add_argument("--incidents-out", help="incident CloudEvents (JSON lines); detection events "
-                   "of an earlier run are replaced, recorded actions (incident ack|note|close) kept")
+    r.add_argument("--incidents-out", help="incident CloudEvents (JSON lines), written as well "
+                   "as the console's incident lines; detection events of an earlier run are "
+                   "replaced, recorded actions (incident ack|note|close) kept")
     r.add_argument("--summary-out")
     r.add_argument("--dead-letter-out")
     r.add_argument("--batch-size", type=int, default=10_000)
-    r.add_argument("--quiet", action="store_true")
+    r.add_argument("--quiet", action="store_true", help="no incident lines, progress or summary "
+                   "on the console (files are still written; warnings and errors still printed)")
     r.set_defaults(func=cmd_replay)

@@ -36,6 +36,12 @@ def what_moved(ex: Explanation, data: dict[str, Any]) -> str:
         return (f"For {seg}, {signal_text(ex.signal)} went from {_pct(mine.reference_rate)} in the "
                 f"reference to {_pct(mine.rate)} (95% interval {_pct(mine.rate_low)}–"
                 f"{_pct(mine.rate_high)}); the segment is {_pct(mine.traffic_share)} of the traffic.")
+    if ex.detector == "disparate_impact" and details.get("question") == "vs_reference":
+        return (f"{seg}'s selection rate relative to the most-selected group "
+                f"({details.get('reference_group')}) went from "
+                f"{details.get('reference_ratio', float('nan')):.2f}× in the reference to "
+                f"{details.get('ratio', float('nan')):.2f}× ({ex.value_cited:.2f} of its "
+                "reference ratio).")
     if ex.detector == "disparate_impact" and mine is not None:
         return (f"{seg} was selected at {_pct(mine.rate)}, {ex.value_cited:.2f}× the rate of the "
                 f"most-selected group ({details.get('reference_group')}, "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from driftline.config import Config
+from driftline.config import Config, duration_text
 from driftline.errors import SourceError, UsageError
 from driftline.investigate import rebuild, sources, streams
 from driftline.investigate.explain import Reader
@@ -125,7 +125,7 @@ def window_arg(config: Config, data: dict[str, Any]) -> str | int | None:
         return None  # the incident's window is the monitor's own: the config's global one stays
     w = data["window"]
     size = window_end(w) - window_start(w)
-    return int(size) if w.get("kind") == "count" else f"{size:g}s"
+    return int(size) if w.get("kind") == "count" else duration_text(size)
 
 
 def reference_for(source: Source, data: dict[str, Any], path: str | None) -> rebuild.Rebuilt:
