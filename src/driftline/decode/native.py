@@ -15,6 +15,7 @@ where it is not installed), unset or ``auto`` takes the native one where it impo
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from types import ModuleType
@@ -32,11 +33,16 @@ from driftline.errors import ConfigError
 if TYPE_CHECKING:
     import driftline_native as _native_types
 
-_core: ModuleType | None
-try:  # an optional package: `make` builds it where a Rust toolchain is found
-    import driftline_native as _core
-except ImportError:  # pragma: no cover - depends on the installation
-    _core = None
+def _load() -> ModuleType | None:
+    """The optional package (`make` builds it where a Rust toolchain is found), if installed.
+    Imported by name so the module type-checks the same with or without it."""
+    try:
+        return importlib.import_module("driftline_native")
+    except ImportError:  # pragma: no cover - depends on the installation
+        return None
+
+
+_core: ModuleType | None = _load()
 
 ENV = "DRIFTLINE_DECODER"
 CHOICES = ("auto", "native", "python")
