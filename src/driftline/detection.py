@@ -16,7 +16,7 @@ import numpy as np
 
 from driftline.config import Config
 from driftline.coverage import Coverage
-from driftline.decode import Batch, Decoder
+from driftline.decode import Decoder
 from driftline.evaluate import Evaluator
 from driftline.incidents import IncidentManager
 from driftline.judge import WindowFacts, judge
@@ -101,13 +101,10 @@ class Detection:
                 events.append(ev)
         return events
 
-    def models_seen(self, batch: Batch, decoder: Decoder, reference: Reference) -> list[str]:
+    def models_seen(self, per_model: list[tuple[str, int]], reference: Reference) -> list[str]:
         """Count the accepted events of models the reference lacks (never compared); a
         notice for each such model seen for the first time."""
-        names = decoder.models.names
-        counts = np.bincount(batch.model[batch.model >= 0])
-        new = self.coverage.seen(((names[c], int(n)) for c, n in enumerate(counts) if n),
-                                 reference)
+        new = self.coverage.seen(per_model, reference)
         return [f"model {m!r}: events but no reference (it holds {sorted(reference.models)}); "
                 "they are counted, not compared, and a coverage incident opens" for m in new]
 

@@ -29,7 +29,7 @@ from driftline.errors import CheckpointError, ReferenceError_, StateError
 from driftline.eventtime import EventTime
 from driftline.incidents import IncidentManager
 from driftline.ingest import ingest
-from driftline.metrics import EngineGauges, Metrics
+from driftline.metrics import EngineGauges, Metrics, model_counts
 from driftline.monitors import Monitor
 from driftline.prelude import Prelude
 from driftline.reference import Reference, fit
@@ -192,12 +192,15 @@ class Engine:
         if messages:
             self._decode(messages, pos, part, out)
 
-    def _valid(self, batch: Batch) -> None:
+    def _valid(self, batch: Batch) -> list[tuple[str, int]]:
+        """Count a batch's valid events; returns them per model."""
         assert self.decoder is not None
         self.totals.valid += len(batch)
-        new_models = self.metrics.count_valid(batch, self.decoder)
+        counts = model_counts(batch.model, self.decoder.models.names)
+        new_models = self.metrics.count_valid(batch, self.decoder, counts)
         if new_models:  # their thresholds, labelled by model as their statistics will be
             self.metrics.declare_thresholds(self.monitors, new_models)
+        return counts
 
     def _account(self, out: Output, t0: float) -> None:
         reasons = Counter(d.reason for d in out.dead_letters)
@@ -229,7 +232,8 @@ class Engine:
         out.dead_letters += timed.dead_letters
         if timed.late_models.size:
             self.totals.late += timed.late_models.size
-            self.metrics.count_events(timed.late_models, "late", self.decoder.models.names)
+            self.metrics.count_events(model_counts(timed.late_models, self.decoder.models.names),
+                                      "late")
         self.totals.ahead += timed.ahead
         batch, tick = timed.batch, timed.tick
         if self.reference is None:
@@ -248,12 +252,12 @@ class Engine:
 
     def _accept(self, batch: Batch, keys: np.ndarray, mark: float, out: Output) -> None:
         """Count, feed into panes, then close what the watermark passed (``mark``)."""
-        self._valid(batch)
+        per_model = self._valid(batch)
         if len(batch):
             assert self.decoder is not None and self.reference is not None
             for g in self.windowing:
                 ingest(g.windows, g.monitors, batch, keys, self.decoder, self.reference)
-            out.notices += self.detection.models_seen(batch, self.decoder, self.reference)
+            out.notices += self.detection.models_seen(per_model, self.reference)
         self.windowing.observe(mark)
         self._close(out)
 

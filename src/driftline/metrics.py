@@ -167,6 +167,13 @@ def own_registry(registry: CollectorRegistry | None = None) -> CollectorRegistry
     return r
 
 
+def model_counts(codes: np.ndarray, names: Sequence[str]) -> list[tuple[str, int]]:
+    """Events per model name of a batch's model codes (a code of -1 is ``unknown``)."""
+    found, counts = np.unique(codes, return_counts=True)
+    return [(names[c] if c >= 0 else "unknown", int(n))
+            for c, n in zip(found, counts, strict=True)]
+
+
 class Metrics:
     """The metric families driftline exports (names: docs/operations.md, "Metrics")."""
 
@@ -355,27 +362,27 @@ class Metrics:
                 self.invalid.labels(reason).inc(n)
                 self.events.labels("*", "invalid").inc(n)
 
-    def count_events(self, model_codes: np.ndarray, outcome: str, models: list[str]) -> list[str]:
-        """``driftline_events_total{model, outcome}`` for a batch's events of one outcome; the
-        models that had no valid event before (their first valid events).
+    def count_events(self, counts: Sequence[tuple[str, int]], outcome: str) -> list[str]:
+        """``driftline_events_total{model, outcome}`` for a batch's events of one outcome
+        (``model_counts``); the models that had no valid event before (their first valid events).
 
         A model's ``late`` series exists at 0 from its first valid event, so ``rate()``
         sees the first late one.
         """
-        codes, counts = np.unique(model_codes, return_counts=True)
         new = []
-        for c, n in zip(codes, counts, strict=True):
-            name = models[c] if c >= 0 else "unknown"
-            self.events.labels(name, outcome).inc(int(n))
+        for name, n in counts:
+            self.events.labels(name, outcome).inc(n)
             if outcome == "valid" and name not in self._models:
                 self._models.add(name)
                 self.events.labels(name, "late")
                 new.append(name)
         return new
 
-    def count_valid(self, batch: Batch, decoder: Decoder) -> list[str]:
-        """Count a batch's valid events; the models seen for the first time."""
-        new = self.count_events(batch.model, "valid", decoder.models.names)
+    def count_valid(self, batch: Batch, decoder: Decoder,
+                    counts: Sequence[tuple[str, int]]) -> list[str]:
+        """Count a batch's valid events (``counts``: theirs per model); the models seen for the
+        first time."""
+        new = self.count_events(counts, "valid")
         self.count_segments(batch, decoder)
         return new
 
