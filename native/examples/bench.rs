@@ -12,23 +12,8 @@ fn main() {
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .collect();
-    let names = [
-        "event_id",
-        "model_id",
-        "model_version",
-        "timestamp",
-        "features",
-        "prediction",
-        "decision",
-        "segments",
-        "latency_ms",
-        "label",
-    ];
     let spec = Spec {
-        fields: names
-            .iter()
-            .map(|n| (n.to_string(), vec![n.to_string()]))
-            .collect(),
+        fields: Spec::top_level_fields(),
         numeric: (0..10).map(|k| format!("f{k}")).collect(),
         categorical: vec!["cat_a".into(), "cat_b".into()],
         segments: vec!["region".into(), "tier".into()],

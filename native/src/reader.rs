@@ -27,6 +27,31 @@ pub struct Spec {
     pub max_message_bytes: usize,
 }
 
+/// The contract's field names (`FieldNames`'s defaults), in the order `Spec.fields` lists them.
+pub const FIELD_NAMES: [&str; 10] = [
+    "event_id",
+    "model_id",
+    "model_version",
+    "timestamp",
+    "features",
+    "prediction",
+    "decision",
+    "segments",
+    "latency_ms",
+    "label",
+];
+
+impl Spec {
+    /// Every contract field at its default top-level key (Python passes the configured paths;
+    /// tests and the bench example read events with the default names).
+    pub fn top_level_fields() -> Vec<(String, Vec<String>)> {
+        FIELD_NAMES
+            .iter()
+            .map(|n| (n.to_string(), vec![n.to_string()]))
+            .collect()
+    }
+}
+
 /// The slots of the contract's fields in the parser's values.
 #[derive(Debug)]
 struct Slots {
@@ -340,23 +365,8 @@ mod tests {
     use super::*;
 
     fn spec(labels: bool) -> Spec {
-        let names = [
-            "event_id",
-            "model_id",
-            "model_version",
-            "timestamp",
-            "features",
-            "prediction",
-            "decision",
-            "segments",
-            "latency_ms",
-            "label",
-        ];
         Spec {
-            fields: names
-                .iter()
-                .map(|n| (n.to_string(), vec![n.to_string()]))
-                .collect(),
+            fields: Spec::top_level_fields(),
             numeric: vec!["x".into()],
             categorical: vec!["color".into()],
             segments: vec!["region".into()],
