@@ -17,7 +17,7 @@ from driftline.config import Config, MonitorConfig, WindowSpec
 from driftline.decode.schema import Schema
 from driftline.detectors import REGISTRY
 from driftline.errors import ConfigError
-from driftline.monitors import Monitor, compile_monitor
+from driftline.monitors import Monitor, compile_monitor, params_problem
 from driftline.windows.groups import DEFAULT, make_group
 
 
@@ -118,12 +118,13 @@ def compiled(n: int, m: MonitorConfig, schema: Schema, config: Config,
 
 
 def _params_only(n: int, m: MonitorConfig, report: Report) -> None:
-    for cls in REGISTRY[m.detector].values():
-        try:
-            cls(**m.params)
-        except (TypeError, ValueError) as exc:
-            report.problems.append(f"monitors.{n} ({m.name}).params: {exc}")
-        return
+    """The params alone, when the signal's kind (so the detector class) needs the events."""
+    cls = next(iter(REGISTRY[m.detector].values()))
+    try:
+        cls(**m.params)
+    except (TypeError, ValueError) as exc:
+        report.problems.append(f"monitors.{n} ({m.name}).params: "
+                               f"{params_problem(cls, m.params, exc)}")
 
 
 def check_sample(config: Config, sample: list[bytes], report: Report) -> None:
