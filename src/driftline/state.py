@@ -28,7 +28,10 @@ from pydantic import (
 
 from driftline.errors import StateError
 
-Count = Annotated[int, Field(ge=0)]
+#: a number of events, offsets, windows: what an int64 column holds
+Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
+#: a count kept in a float64 column (moments): whole and exact, so at most 2**53
+FLOAT_COUNT_MAX = 2.0**53
 EXAMPLE_CHARS = 300  # an example dead letter kept in the totals: reason detail and line head
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 #: JSON has no tuples: pairs and triples are lists of a fixed length
@@ -86,6 +89,8 @@ class MomentsState(State):
     def _counts(cls, v: list[list[float]]) -> list[list[float]]:
         if any(n < 0 or ss < 0 for n, _, ss in v):
             raise ValueError("counts and sums of squares cannot be negative")
+        if any(n != int(n) or n > FLOAT_COUNT_MAX for n, _, _ in v):
+            raise ValueError("counts are whole numbers of events, at most 2**53")
         return v
 
 

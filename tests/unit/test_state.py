@@ -120,6 +120,25 @@ def test_a_malformed_part_is_a_state_error_that_names_it(path: tuple[str, ...], 
         continue_from(snap)
 
 
+@pytest.mark.parametrize("count", [9.223372036854776e18, 2.5], ids=["beyond-2**53", "fraction"])
+def test_a_moments_count_that_is_no_number_of_events_is_refused(count: float) -> None:
+    """A pane's moments count past 2**53 (it overflowed an int64 when the window closed,
+    found by the corruption test below) or not whole is refused at restore."""
+    snap = fresh_snapshot()
+    moments = [p for p in paths(snap) if p[-1:] == ("kind",) and "panes" in p
+               and _at(snap, p) == "moments"]
+    assert moments, "the snapshot holds a pane with a moments sketch"
+    _at(snap, moments[0][:-1])["data"][0][0] = count
+    with pytest.raises(StateError, match="at most 2"):
+        continue_from(snap)
+
+
+def _at(node: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        node = node[key]
+    return node
+
+
 def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every path to a value in a JSON tree (lists: their first items only, to stay small)."""
     out = [prefix]
