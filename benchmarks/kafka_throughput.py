@@ -5,7 +5,7 @@ then measures, in the same process and against the same topic:
 
 (a) a bare confluent-kafka consumer: ``consume(batch)`` until caught up, counting messages —
     with the same client settings ``run`` uses (``fetch.queue.backoff.ms`` included);
-(b) the driftline run loop in-process (``Sidecar``, the demo config: 13 monitors, 5-minute
+(b) the driftline run loop in-process (``Runtime``, the demo config: 13 monitors, 5-minute
     windows, warm-up reference), until it has consumed every event — decoding, windows,
     detectors, incidents, transactions with checkpoints every commit interval included.
 
@@ -41,7 +41,7 @@ from driftline.config import KafkaConfig, load_config  # noqa: E402
 from driftline.io.kafka_settings import client_settings  # noqa: E402
 from driftline.io.kafka_sink import admin_client, ensure_topics, produce_all  # noqa: E402
 from driftline.logging import configure, get_logger  # noqa: E402
-from driftline.sidecar import Sidecar  # noqa: E402
+from driftline.runtime import Runtime  # noqa: E402
 
 RUN_SH = REPO / "deploy" / "local" / "kafka" / "run.sh"
 
@@ -105,17 +105,17 @@ def driftline_run(bootstrap: str, topic: str, n: int, batch: int, config_path: P
         "kafka.batch_size": batch})
     done: dict[str, float] = {}
 
-    def caught_up(s: Sidecar) -> bool:
+    def caught_up(s: Runtime) -> bool:
         if s.stats.consumed >= n and "at" not in done:
             done["at"] = time.monotonic()
         return s.stats.consumed >= n
 
-    sidecar = Sidecar(config, stop_when=caught_up)
-    summary = sidecar.run(install_signals=False)
-    first = sidecar.stats.first_message
+    runtime = Runtime(config, stop_when=caught_up)
+    summary = runtime.run(install_signals=False)
+    first = runtime.stats.first_message
     elapsed = done.get("at", time.monotonic()) - (first or 0.0)
-    return {"events": sidecar.stats.consumed, "seconds": round(elapsed, 3),
-            "events_per_second": round(sidecar.stats.consumed / elapsed, 1),
+    return {"events": runtime.stats.consumed, "seconds": round(elapsed, 3),
+            "events_per_second": round(runtime.stats.consumed / elapsed, 1),
             "windows_closed": summary["windows_closed"],
             "incidents_published": summary["kafka"]["incidents_published"],
             "commits": summary["kafka"]["commits"]}

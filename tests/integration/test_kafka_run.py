@@ -43,7 +43,7 @@ from kafka_runs import (
 from driftline.config import load_config
 from driftline.io.kafka_sink import produce_all
 from driftline.metrics import Metrics
-from driftline.sidecar import Sidecar
+from driftline.runtime import Runtime
 
 if TYPE_CHECKING:
     from kafka_broker import KafkaBroker
@@ -274,7 +274,7 @@ def test_lag_and_position_are_exported_per_partition(kafka_bootstrap: str,
     seen: dict[str, dict[int, float | None]] = {}
     deadline = time.monotonic() + 60
 
-    def exported(_: Sidecar) -> bool:
+    def exported(_: Runtime) -> bool:
         get = metrics.registry.get_sample_value
         labels = [{"topic": topic, "partition": str(p)} for p in (0, 1)]
         seen["lag"] = {p: get("driftline_consumer_lag", labels[p]) for p in (0, 1)}
@@ -282,7 +282,7 @@ def test_lag_and_position_are_exported_per_partition(kafka_bootstrap: str,
         return seen["position"] == {p: float(ends[p]) for p in (0, 1)} or \
             time.monotonic() > deadline
 
-    summary = Sidecar(config, metrics=metrics, stop_when=exported).run(install_signals=False)
+    summary = Runtime(config, metrics=metrics, stop_when=exported).run(install_signals=False)
     assert seen["position"] == {0: ends[0], 1: ends[1]}
     assert seen["lag"] == {0: 0, 1: 0}
     assert summary["events"]["read"] == len(stream)

@@ -1,4 +1,4 @@
-"""``driftline run`` (the Kafka sidecar loop) and ``driftline produce-demo``."""
+"""``driftline run`` (the Kafka runtime, driftline/runtime/) and ``driftline produce-demo``."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from driftline.logging import get_logger
     from driftline.metrics import Metrics, serve
     from driftline.reference import load_reference
-    from driftline.sidecar import Sidecar
+    from driftline.runtime import Runtime
 
     config = run_config(args)
     log = get_logger("driftline.run")
@@ -39,15 +39,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     metrics = Metrics(segment_cardinality=config.limits.metric_segment_cardinality)
     port = serve(metrics, config.metrics.addr, config.metrics.port)
     log.info("metrics", url=f"http://{config.metrics.addr}:{port}/metrics")
-    sidecar = Sidecar(config, reference=reference, reference_events=ref_events,
+    runtime = Runtime(config, reference=reference, reference_events=ref_events,
                       window=args.window, metrics=metrics, instance_id=args.instance_id,
                       until_idle=args.until_idle, shutdown_timeout=args.shutdown_timeout)
-    summary = sidecar.run()
+    summary = runtime.run()
     text = json.dumps(summary, indent=2)
     if args.summary_out:
         Path(args.summary_out).write_text(text + "\n")
     print(text, file=sys.stderr)
-    if sidecar.sink.abandoned:
+    if runtime.sink.abandoned:
         # a producer wedged inside librdkafka (see kafka_sink): its destructor could block
         # the interpreter's exit, so leave without running it; everything is committed
         sys.stdout.flush()

@@ -13,7 +13,7 @@ from driftline.cli.kafka import demo_messages, run_config
 from driftline.decode import DeadLetter
 from driftline.demo import Scenario
 from driftline.io.kafka_sink import Record, dead_letter_record, incident_record, paced
-from driftline.sidecar import Sidecar
+from driftline.runtime import Runtime
 
 
 def test_flags_override_the_config_file(tmp_path: Path) -> None:
@@ -76,9 +76,9 @@ def test_incident_positions_name_the_kafka_topic() -> None:
     """A partition's engine cites its events as Kafka positions of the input topic, itself."""
     config = run_config(parser().parse_args(["run", "--input-topic", "preds",
                                              "--instance-id", "x"]))
-    sidecar = Sidecar(config, instance_id="x", window="300")  # builds no client until run()
-    assert sidecar.transactional_id == "driftline-driftline-x"
-    engine = sidecar._engine(None)
+    runtime = Runtime(config, instance_id="x", window="300")  # builds no client until run()
+    assert runtime.transactional_id == "driftline-driftline-x"
+    engine = runtime.engine(None)
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 1, 600), rng.normal(3, 1, 600)])  # a shift at 600
     messages = [orjson.dumps({"model_id": "m", "timestamp": 1e9 + i, "prediction": 0.5,
