@@ -29,7 +29,7 @@ from driftline.errors import CheckpointError, ReferenceError_, StateError
 from driftline.eventtime import EventTime
 from driftline.incidents import IncidentManager
 from driftline.ingest import ingest
-from driftline.metrics import EngineGauges, Metrics, model_counts
+from driftline.metrics import EngineGauges, Metrics, model_counts, model_names
 from driftline.monitors import Monitor
 from driftline.prelude import Prelude
 from driftline.reference import Reference, fit
@@ -59,6 +59,9 @@ class Output:
     windows_closed: int = 0
     #: what the caller should tell a person (a log line, the console): caps reached, …
     notices: list[str] = field(default_factory=list)
+    #: the models of the events decoded in this step (the runtime checks a model's events
+    #: come from one input partition)
+    models: set[str] = field(default_factory=set)
 
 
 class Engine:
@@ -220,6 +223,7 @@ class Engine:
             self.totals.overflow["cardinality_overflow"] += n
             self.metrics.overflow.labels("cardinality_overflow").inc(n)
         out.dead_letters += dead
+        out.models |= model_names(batch.model, self.decoder.models.names)
         if self.time.clock is None and len(batch):
             self._make_windows(batch)
         if len(batch):

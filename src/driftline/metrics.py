@@ -167,6 +167,11 @@ def own_registry(registry: CollectorRegistry | None = None) -> CollectorRegistry
     return r
 
 
+def model_names(codes: np.ndarray, names: Sequence[str]) -> set[str]:
+    """The model names of a batch's model codes (a code of -1 is ``unknown``)."""
+    return {names[c] if c >= 0 else "unknown" for c in np.unique(codes).tolist()}
+
+
 def model_counts(codes: np.ndarray, names: Sequence[str]) -> list[tuple[str, int]]:
     """Events per model name of a batch's model codes (a code of -1 is ``unknown``)."""
     found, counts = np.unique(codes, return_counts=True)
@@ -223,10 +228,7 @@ class Metrics:
                                ["model"], namespace=ns, registry=r)
         self.last_event = Gauge("last_event_timestamp_seconds", "Newest event time seen.",
                                 ["model"], namespace=ns, registry=r)
-        self.consumer_lag = Gauge("consumer_lag", "Messages behind the partition's high watermark.",
-                                  ["topic", "partition"], namespace=ns, registry=r)
-        self.consumer_position = Gauge("consumer_position", "Next offset to read.",
-                                       ["topic", "partition"], namespace=ns, registry=r)
+        self._kafka(r)
         self.overflow = Counter(
             "cap_overflow", "Past a cap: events whose value is counted as __other__ "
             "(cardinality_overflow), names left out (feature_overflow, segment_key_overflow, "
@@ -234,13 +236,6 @@ class Metrics:
         for reason in ("cardinality_overflow", "feature_overflow", "segment_key_overflow",
                        "monitor_overflow"):
             self.overflow.labels(reason)
-        self.checkpoint_invalid = Counter(
-            "checkpoint_invalid", "Changelog records or checkpoints skipped as invalid, by "
-            "reason (docs/operations.md).", ["reason"], namespace=ns, registry=r)
-        self.input_resets = Counter(
-            "input_resets", "Partitions resumed elsewhere than their checkpoint, by reason "
-            "(topic_recreated, older_checkpoint, no_valid_checkpoint, events_expired).",
-            ["reason"], namespace=ns, registry=r)
         self.build_info = Gauge("build_info", "Build information: the version, and the decoder "
                                 "that runs (native or python).", ["version", "decoder"],
                                 namespace=ns, registry=r)
@@ -253,6 +248,29 @@ class Metrics:
             if reason != "late" and reason not in REPORTS:
                 self.invalid.labels(reason)
 
+    def _kafka(self, r: CollectorRegistry) -> None:
+        """What only `driftline run` sets: consumer progress, state read back, placement."""
+        ns = NAMESPACE
+        self.consumer_lag = Gauge("consumer_lag", "Messages behind the partition's high watermark.",
+                                  ["topic", "partition"], namespace=ns, registry=r)
+        self.consumer_position = Gauge("consumer_position", "Next offset to read.",
+                                       ["topic", "partition"], namespace=ns, registry=r)
+        self.checkpoint_invalid = Counter(
+            "checkpoint_invalid", "Changelog records or checkpoints skipped as invalid, by "
+            "reason (docs/operations.md).", ["reason"], namespace=ns, registry=r)
+        self.input_resets = Counter(
+            "input_resets", "Partitions resumed elsewhere than their checkpoint, by reason "
+            "(topic_recreated, older_checkpoint, no_valid_checkpoint, events_expired).",
+            ["reason"], namespace=ns, registry=r)
+        self.input_split = Gauge(
+            "input_split", "1 when the input is not partitioned by model id, by evidence: "
+            "several_partitions (a model's events in more than one partition), keys (null "
+            "keys, or more distinct keys than models, on a topic of several partitions).",
+            ["reason"], namespace=ns, registry=r)
+        self.model_partitions = Gauge(
+            "model_partitions", "Input partitions this instance decoded the model's events "
+            "from (more than 1: the model is judged in pieces).", ["model"], namespace=ns,
+            registry=r)
 
     def _coverage(self, r: CollectorRegistry) -> None:
         """What each monitor could judge per window (docs/incidents.md, "Coverage")."""

@@ -260,3 +260,16 @@ def test_a_count_window_incident_is_dated_by_its_last_event() -> None:
     for e in events:
         assert e["data"]["window"]["kind"] == "count"
         assert e["time"] == iso(T0 + int(e["data"]["window"]["end"]) - 1)
+
+
+def test_output_names_the_models_a_step_decoded() -> None:
+    """What the runtime checks the input's partitioning with: the models of each step, the
+    prelude's events included once it is decoded, never the dead letters' names."""
+    engine = Engine(Config())
+    first = [event(T0 + i, model="a" if i % 2 else "b") for i in range(10)]
+    held = engine.process(first)
+    assert held.models == set()  # still in the prelude: nothing decoded
+    rest = [event(T0 + 10 + i, model="c") for i in range(2000)] + [b"{not json", b'{"x": 1}']
+    out = engine.process(rest)
+    assert out.models == {"a", "b", "c"}
+    assert engine.process([event(T0 + 3000, model="a")]).models == {"a"}

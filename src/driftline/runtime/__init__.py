@@ -20,6 +20,7 @@ Modules, each using only those above it:
 - ``part.py``: one partition's engine, committed base, progress and pending output;
 - ``stats.py``: the counters, the exit summary, the lag gauges; ``stop.py``: signals and the
   shutdown deadline;
+- ``placement.py``: says when the input is not partitioned by model (evidence, metrics);
 - ``context.py``: what the others share (settings, clients, the partitions held);
 - ``partitions.py``: assignment (restore from the changelog), revoke, loss;
 - ``rewind.py``: back to the committed state after a failed transaction; fencing;

@@ -18,6 +18,7 @@ from driftline.io.kafka_source import ChangelogReader, KafkaSource
 from driftline.logging import get_logger
 from driftline.metrics import Metrics
 from driftline.runtime.part import Part
+from driftline.runtime.placement import Placement
 from driftline.runtime.stats import Stats
 from driftline.runtime.stop import Stop
 
@@ -52,6 +53,8 @@ class Context:
         self.admin: Any = None  # created when the loop starts
         self.topic_id: str | None = None
         self.stats = Stats()
+        self.placement = Placement(self.metrics, self.log)
+        self.input_partitions = 0  # the input topic's partition count, once known
         self.changelog_partitions = 1
         self.fatal: KafkaError | None = None  # the consumer cannot continue
         self.fenced: list[float] = []  # when the producer was fenced lately

@@ -92,7 +92,8 @@ class Runtime(Context):
         held = {**self.parked, **self.parts}  # after close() the last states are parked
         return stats.summary(self.stats, held, group_id=self.group, input_topic=self.topic,
                              transactional_id=self.transactional_id,
-                             producer_recreated=self.sink.recreated)
+                             producer_recreated=self.sink.recreated,
+                             placement=self.placement.summary())
 
     def _start(self) -> None:
         k = self.kcfg
@@ -131,6 +132,7 @@ class Runtime(Context):
                                      "1 partition; consuming starts once it exists",
                                      topic=self.topic)
                 n = n_input or 1
+                self.input_partitions = n_input or 0
                 ensure_topics(admin, {k.incident_topic: (n, {}), k.dead_letter_topic: (n, {}),
                                       self.changelog_topic: (n, CHANGELOG_CONFIG)}, self.log)
                 self.changelog_partitions = partitions_of(admin, self.changelog_topic) or 1
@@ -231,6 +233,9 @@ class Runtime(Context):
         self._collect(part, out, pb)
 
     def _collect(self, part: Part, out: Output, pb: PartitionBatch | None) -> None:
+        if pb is not None:
+            self.placement.observe(pb, out.models, {d.position for d in out.dead_letters},
+                                   self.input_partitions)
         for ev in out.incidents:
             part.incidents.append(ev)
         for notice in out.notices:
@@ -274,7 +279,18 @@ class Runtime(Context):
     # -- rebalance callbacks (partitions.py) ---------------------------------------------------
     def _on_assign(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
         partitions.assign(self, consumer, tps)
+        self._count_input_partitions(tps)
         self._joined = True
+
+    def _count_input_partitions(self, tps: list[TopicPartition]) -> None:
+        """The input's partition count (it may have been created or grown since the start)."""
+        held = [tp.partition + 1 for tp in tps if tp.topic == self.topic]
+        try:
+            n = partitions_of(self.admin, self.topic, timeout=3.0) if self.admin else None
+        except (KafkaException, SinkError) as exc:
+            self.log.warning("input partition count unavailable", error=str(exc))
+            n = None
+        self.input_partitions = max(self.input_partitions, n or 0, *held, 0)
 
     def _on_revoke(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
         gone = [tp.partition for tp in tps if tp.topic == self.topic]

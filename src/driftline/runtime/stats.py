@@ -33,7 +33,8 @@ class Stats:
 
 
 def summary(stats: Stats, held: Mapping[int, Part], *, group_id: str, input_topic: str,
-            transactional_id: str, producer_recreated: int) -> dict[str, Any]:
+            transactional_id: str, producer_recreated: int,
+            placement: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Totals over the partitions ``held`` (restored state included) and this run's counters."""
     total = Totals()
     per_partition = {}
@@ -58,7 +59,8 @@ def summary(stats: Stats, held: Mapping[int, Part], *, group_id: str, input_topi
                   "partitions_restored": s.restored,
                   "checkpoint_invalid": dict(s.checkpoint_invalid),
                   "input_resets": dict(s.input_resets),
-                  "producer_recreated": producer_recreated},
+                  "producer_recreated": producer_recreated,
+                  "placement": dict(placement or {})},
         "elapsed_seconds": round(elapsed, 3),
     }
 
