@@ -10,7 +10,8 @@ class Decoder:
 
     def __init__(self, *, fields: list[tuple[str, list[str]]], numeric: list[str],
                  categorical: list[str], segments: list[str], labels: bool,
-                 model_id: str | None, floor: float, max_message_bytes: int) -> None: ...
+                 model_id: str | None, floor: float, max_message_bytes: int,
+                 label_columns: bool = False) -> None: ...
     def decode(self, messages: list[bytes]) -> tuple[
         npt.NDArray[np.int64], npt.NDArray[np.int64], list[npt.NDArray[np.float64]],
         list[tuple[list[str], npt.NDArray[np.int32]]]]:

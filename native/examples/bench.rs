@@ -18,6 +18,7 @@ fn main() {
         categorical: vec!["cat_a".into(), "cat_b".into()],
         segments: vec!["region".into(), "tier".into()],
         labels: false,
+        label_columns: false,
         model_id: None,
         floor: 946_684_800.0,
         max_message_bytes: 65536,

@@ -29,7 +29,7 @@ struct PyDecoder {
 impl PyDecoder {
     #[new]
     #[pyo3(signature = (*, fields, numeric, categorical, segments, labels, model_id, floor,
-                        max_message_bytes))]
+                        max_message_bytes, label_columns=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         fields: Vec<(String, Vec<String>)>,
@@ -40,6 +40,7 @@ impl PyDecoder {
         model_id: Option<String>,
         floor: f64,
         max_message_bytes: usize,
+        label_columns: bool,
     ) -> PyResult<Self> {
         let spec = Spec {
             fields,
@@ -47,6 +48,7 @@ impl PyDecoder {
             categorical,
             segments,
             labels,
+            label_columns,
             model_id,
             floor,
             max_message_bytes,

@@ -21,6 +21,9 @@ pub struct Spec {
     pub segments: Vec<String>,
     /// read (and check) event_id and label (`Schema.labels`)
     pub labels: bool,
+    /// return them too (one float, two string columns at the end); off, a reader built by
+    /// an older Python caller keeps the columns it expects
+    pub label_columns: bool,
     /// the one model of a single-model stream: the model_id field is not read
     pub model_id: Option<String>,
     pub floor: f64,
@@ -238,8 +241,10 @@ impl Reader {
 
     /// Every message accepted (values in the columns) or rejected (its index listed).
     pub fn decode(&self, messages: &[&[u8]]) -> Decoded {
-        let n_floats = 3 + self.spec.numeric.len();
-        let n_strings = 3 + self.spec.categorical.len() + self.spec.segments.len();
+        // with labels: one float more (a numeric label's value) and two strings (id, label)
+        let labels = (self.spec.labels && self.spec.label_columns) as usize;
+        let n_floats = 3 + self.spec.numeric.len() + labels;
+        let n_strings = 3 + self.spec.categorical.len() + self.spec.segments.len() + 2 * labels;
         let mut out = Decoded {
             rows: Vec::with_capacity(messages.len()),
             rejected: Vec::new(),
@@ -314,12 +319,19 @@ impl Reader {
         if !(vals[s.segments].is_absent() || vals[s.segments] == Val::Obj) {
             return None;
         }
-        for slot in [s.event_id, s.label].into_iter().flatten() {
-            canonical(&vals[slot])?;
+        let mut label_texts = [None, None];
+        for (text, slot) in label_texts.iter_mut().zip([s.event_id, s.label]) {
+            if let Some(slot) = slot {
+                *text = Some(canonical(&vals[slot])?);
+            }
         }
         line.floats.extend([ts, prediction, latency]);
         for &slot in &s.numeric {
             line.floats.push(optional_number(&vals[slot])?);
+        }
+        if let (Some(slot), true) = (s.label, self.spec.label_columns) {
+            // a number's value (regression), NaN for any other label (`Contract.read`)
+            line.floats.push(vals[slot].number().unwrap_or(f64::NAN));
         }
         if line.floats[1..].iter().any(|x| x.is_infinite()) || !prediction.is_finite() {
             return None; // unreachable for JSON orjson accepts, kept as the contract has it
@@ -327,6 +339,9 @@ impl Reader {
         line.strings.extend([model, version, decision]);
         for &slot in s.categorical.iter().chain(&s.segment_values) {
             line.strings.push(canonical(&vals[slot])?);
+        }
+        if self.spec.label_columns {
+            line.strings.extend(label_texts.into_iter().flatten());
         }
         Some(())
     }
@@ -371,6 +386,7 @@ mod tests {
             categorical: vec!["color".into()],
             segments: vec!["region".into()],
             labels,
+            label_columns: labels,
             model_id: None,
             floor: 946_684_800.0,
             max_message_bytes: 65536,
@@ -400,5 +416,24 @@ mod tests {
             texts,
             vec![Some("m"), None, Some("true"), Some("2.0"), Some("1e+16")]
         );
+    }
+
+    #[test]
+    fn returns_the_event_id_and_the_label_when_labels_are_on() {
+        let r = Reader::new(spec(true)).unwrap();
+        let line: &[u8] = br#"{"model_id":"m","timestamp":1770962400,"features":{"x":1},"prediction":0.5,"event_id":7,"label":2.5}"#;
+        let text: &[u8] = br#"{"model_id":"m","timestamp":1770962400,"features":{},"prediction":0.5,"label":"yes"}"#;
+        let d = r.decode(&[line, text]);
+        assert_eq!(d.rows, vec![0, 1]);
+        assert_eq!(d.floats.len(), 5);
+        assert_eq!(d.floats[4][0], 2.5);
+        assert!(d.floats[4][1].is_nan());
+        let at = |c: &DictColumn, i: usize| {
+            (c.indices[i] >= 0).then(|| c.uniques[c.indices[i] as usize].to_string())
+        };
+        assert_eq!(at(&d.strings[5], 0).as_deref(), Some("7"));
+        assert_eq!(at(&d.strings[6], 0).as_deref(), Some("2.5"));
+        assert_eq!(at(&d.strings[5], 1), None);
+        assert_eq!(at(&d.strings[6], 1).as_deref(), Some("yes"));
     }
 }

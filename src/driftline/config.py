@@ -81,19 +81,8 @@ class _Strict(BaseModel):
 FieldPath = str | list[str]
 
 
-class FieldNames(_Strict):
-    """Where each contract field lives in the user's events (default: the top-level keys)."""
-
-    event_id: FieldPath = "event_id"
-    model_id: FieldPath = "model_id"
-    model_version: FieldPath = "model_version"
-    timestamp: FieldPath = "timestamp"
-    features: FieldPath = "features"
-    prediction: FieldPath = "prediction"
-    decision: FieldPath = "decision"
-    segments: FieldPath = "segments"
-    latency_ms: FieldPath = "latency_ms"
-    label: FieldPath = "label"
+class _Paths(_Strict):
+    """Field names as paths into a JSON object (dots separate levels, or a list of keys)."""
 
     @field_validator("*")
     @classmethod
@@ -111,6 +100,21 @@ class FieldNames(_Strict):
     def label_of(self, name: str) -> str:
         """How messages name the field (its path, dotted)."""
         return ".".join(self.path(name))
+
+
+class FieldNames(_Paths):
+    """Where each contract field lives in the user's events (default: the top-level keys)."""
+
+    event_id: FieldPath = "event_id"
+    model_id: FieldPath = "model_id"
+    model_version: FieldPath = "model_version"
+    timestamp: FieldPath = "timestamp"
+    features: FieldPath = "features"
+    prediction: FieldPath = "prediction"
+    decision: FieldPath = "decision"
+    segments: FieldPath = "segments"
+    latency_ms: FieldPath = "latency_ms"
+    label: FieldPath = "label"
 
 
 class InputConfig(_Strict):
@@ -167,6 +171,34 @@ class WindowConfig(_Strict):
         return v
 
     @field_validator("lateness", "max_ahead")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class LabelFieldNames(_Paths):
+    """Where the join's fields live in a label line (like ``input.fields``)."""
+
+    event_id: FieldPath = "event_id"
+    label: FieldPath = "label"
+    timestamp: FieldPath = "timestamp"
+
+
+class LabelsConfig(_Strict):
+    """Ground truth (docs/labels.md): inline ``label`` fields and ``--labels`` files."""
+
+    enabled: bool = Field(False, description="Read labels (inline ones too); --labels turns it on.")
+    fields: LabelFieldNames = LabelFieldNames()
+    ttl: str = Field("7d", description="A label counts if its timestamp is at most this long "
+                                       "after its prediction's (event time).")
+    task: Literal["auto", "classification", "regression"] = Field(
+        "auto", description="auto: numbers are regression, strings and booleans classification.")
+    positive: str | None = Field(
+        None, description="Positive class of precision/recall (canonical text); default: true, "
+                          "else 1, else the reference's least frequent label.")
+
+    @field_validator("ttl")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)
@@ -234,7 +266,10 @@ class MonitorWindow(_Strict):
 
 
 #: feature and decision names are whatever the events carry (any Unicode, even empty values)
-SIGNAL = re.compile(r"^(feature:[\s\S]*|prediction|decision|decision=[\s\S]*|latency_ms|volume)\Z")
+#: signals of the performance layer (labels joined to predictions, ``performance.py``)
+PERFORMANCE_SIGNALS = ("error", "precision", "recall", "abs_error", "squared_error")
+SIGNAL = re.compile(r"^(feature:[\s\S]*|prediction|decision|decision=[\s\S]*|latency_ms|volume"
+                    r"|error|precision|recall|abs_error|squared_error)\Z")
 
 
 class MonitorConfig(_Strict):
@@ -243,9 +278,10 @@ class MonitorConfig(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.\-]*$")
     models: list[str] = Field(default_factory=list, description="Empty = every model.")
     signal: str = Field(
-        description="feature:NAME | prediction | decision | decision=VALUE | latency_ms | volume")
+        description="feature:NAME | prediction | decision | decision=VALUE | latency_ms | volume"
+                    " | error | precision | recall | abs_error | squared_error")
     detector: Literal["psi", "ks", "chi_square", "jensen_shannon", "segment_rate",
-                      "disparate_impact", "segment_volume", "gradual"]
+                      "disparate_impact", "segment_volume", "gradual", "mean_shift"]
     params: dict[str, Any] = Field(default_factory=dict)
     segment_by: str | None = None
     window: MonitorWindow | None = Field(
@@ -261,16 +297,21 @@ class MonitorConfig(_Strict):
     def _signal(cls, v: str) -> str:
         if not SIGNAL.match(v):
             raise ValueError(f"unknown signal {v!r}: use feature:NAME, prediction, decision, "
-                             "decision=VALUE, latency_ms or volume")
+                             "decision=VALUE, latency_ms, volume, or (labels) error, precision, "
+                             "recall, abs_error, squared_error")
         return v
 
     @model_validator(mode="after")
     def _detector_fits_signal(self) -> MonitorConfig:
-        binary = self.signal.startswith("decision=")
+        performance = self.signal in ("error", "precision", "recall")
+        binary = self.signal.startswith("decision=") or performance
         if self.detector in ("segment_rate", "disparate_impact") and not binary:
-            raise ValueError(f"{self.detector} needs a decision=VALUE signal")
-        if self.detector in ("segment_rate", "disparate_impact", "segment_volume") \
-                and self.segment_by is None:
+            raise ValueError(f"{self.detector} needs a decision=VALUE (or error, precision, "
+                             "recall) signal")
+        # an overall error rate is a question of its own; an overall decision rate is chi2's
+        needs_segments = ("disparate_impact", "segment_volume") if performance \
+            else ("segment_rate", "disparate_impact", "segment_volume")
+        if self.detector in needs_segments and self.segment_by is None:
             raise ValueError(f"{self.detector} needs segment_by")
         if self.detector == "segment_volume" and self.signal != "volume":
             raise ValueError("segment_volume needs signal: volume")
@@ -313,6 +354,7 @@ class Config(BaseSettings):
     input: InputConfig = InputConfig()
     window: WindowConfig = WindowConfig()
     reference: ReferenceConfig = ReferenceConfig()
+    labels: LabelsConfig = LabelsConfig()
     limits: Limits = Limits()
     detection: DetectionConfig = DetectionConfig()
     monitors: list[MonitorConfig] = Field(
@@ -344,7 +386,10 @@ class Config(BaseSettings):
         ``instance`` names the replica, not the detection: replicas of one consumer group
         differ only in it and must be able to restore each other's checkpoints.
         """
-        blob = orjson.dumps(self.model_dump(mode="json", exclude={"kafka", "metrics", "instance"}),
+        # labels at their defaults leave the hash of every config written before them alone
+        skip = {"kafka", "metrics", "instance"} | ({"labels"} if self.labels == LabelsConfig()
+                                                   else set())
+        blob = orjson.dumps(self.model_dump(mode="json", exclude=skip),
                             option=orjson.OPT_SORT_KEYS)
         return "sha256:" + hashlib.sha256(blob).hexdigest()[:16]
 

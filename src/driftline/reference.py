@@ -27,6 +27,7 @@ from driftline.monitors import Monitor, extract
 from driftline.state import REFERENCE_FORMAT, ReferenceState, validated
 
 FORMAT = REFERENCE_FORMAT
+LABEL_KEYS = ("labels", "task", "positive")  # the decoder state's labels layer
 
 
 @dataclass
@@ -69,9 +70,12 @@ class Reference:
             s = validated(ReferenceState, data, "reference profile")
         except StateError as exc:
             raise ReferenceError_(f"not a valid reference profile: {exc}") from exc
+        decoder = s.decoder.model_dump(by_alias=True)
+        for key in LABEL_KEYS:  # absent without the labels layer: the content (and id) as before
+            if decoder[key] is None:
+                del decoder[key]
         ref = cls({m: {slot: sketch_from_state(sk) for slot, sk in slots.items()}
-                   for m, slots in s.models.items()},
-                  s.n_events, s.source, s.decoder.model_dump(by_alias=True))
+                   for m, slots in s.models.items()}, s.n_events, s.source, decoder)
         if s.id and s.id != ref.id:
             raise ReferenceError_(f"reference content does not match its id {s.id}")
         return ref

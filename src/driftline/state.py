@@ -130,6 +130,10 @@ class DecoderState(State):
     decisions: VocabularyState
     categories: dict[str, VocabularyState]
     segments: dict[str, VocabularyState]
+    #: the labels layer's: the label vocabulary and what was decided from the reference
+    labels: VocabularyState | None = None
+    task: Literal["classification", "regression"] | None = None
+    positive: str | None = None
 
     @model_validator(mode="after")
     def _match_schema(self) -> DecoderState:
@@ -277,12 +281,21 @@ class BatchState(State):
     numeric: dict[str, ArrayState]
     categorical: dict[str, ArrayState]
     segments: dict[str, ArrayState]
+    # the labels layer's columns: all three or none
+    event_key: ArrayState | None = None
+    label: ArrayState | None = None
+    label_value: ArrayState | None = None
 
     @model_validator(mode="after")
     def _same_length(self) -> BatchState:
+        labels = [self.event_key, self.label, self.label_value]
+        present = [a for a in labels if a is not None]
+        if len(present) not in (0, 3):
+            raise ValueError("the label columns come together: event_key, label, label_value")
         arrays = [self.rows, self.positions, self.partitions, self.timestamp, self.model,
                   self.version, self.prediction, self.decision, self.latency,
-                  *self.numeric.values(), *self.categorical.values(), *self.segments.values()]
+                  *self.numeric.values(), *self.categorical.values(), *self.segments.values(),
+                  *present]
         if len({a.length for a in arrays}) > 1:
             raise ValueError("columns of one batch must have one length")
         return self

@@ -41,6 +41,10 @@ class Columns:
     categorical: dict[str, Sequence[str | None] | pa.Array] = field(default_factory=dict)
     segments: dict[str, Sequence[str | None] | pa.Array] = field(default_factory=dict)
     faults: list[tuple[str, str, np.ndarray]] = field(default_factory=list)  # fast path's
+    # read only when the labels layer is on (``Schema.labels``)
+    event_id: Sequence[str | None] | pa.Array | None = None
+    label: Sequence[str | None] | pa.Array | None = None
+    label_value: FloatArray | None = None
 
 
 @dataclass
@@ -59,18 +63,29 @@ class Batch:
     numeric: dict[str, FloatArray] = field(default_factory=dict)
     categorical: dict[str, IntArray] = field(default_factory=dict)
     segments: dict[str, IntArray] = field(default_factory=dict)
+    # the labels layer's columns, None when it is off (so it costs nothing then):
+    event_key: IntArray | None = None  # 64-bit hash of event_id (``keys.py``), 0: none
+    label: IntArray | None = None  # code in the decoder's label vocabulary, -1: none
+    label_value: FloatArray | None = None  # a numeric label, NaN: none or not a number
 
     ARRAYS = ("rows", "positions", "partitions", "timestamp", "model", "version", "prediction",
               "decision", "latency")
+    LABELS = ("event_key", "label", "label_value")
 
     def __len__(self) -> int:
         return int(self.timestamp.size)
+
+    @property
+    def labelled(self) -> bool:
+        """Whether the batch carries the labels layer's columns."""
+        return self.event_key is not None
 
     def _map(self, fn: Callable[[np.ndarray], np.ndarray]) -> Batch:
         return Batch(**{k: fn(getattr(self, k)) for k in self.ARRAYS},
                      numeric={k: fn(v) for k, v in self.numeric.items()},
                      categorical={k: fn(v) for k, v in self.categorical.items()},
-                     segments={k: fn(v) for k, v in self.segments.items()})
+                     segments={k: fn(v) for k, v in self.segments.items()},
+                     **{k: fn(getattr(self, k)) for k in self.LABELS if self.labelled})
 
     def take(self, idx: IntArray | np.ndarray | slice) -> Batch:
         """Rows ``idx`` (indices, a boolean mask or a slice) as a new batch."""
@@ -91,14 +106,17 @@ class Batch:
                      categorical={k: np.concatenate([b.categorical[k] for b in batches])
                                   for k in first.categorical},
                      segments={k: np.concatenate([b.segments[k] for b in batches])
-                               for k in first.segments})
+                               for k in first.segments},
+                     **{k: np.concatenate([getattr(b, k) for b in batches])
+                        for k in cls.LABELS if first.labelled})
 
     @classmethod
     def empty(cls, numeric: tuple[str, ...], categorical: tuple[str, ...],
-              segments: tuple[str, ...]) -> Batch:
+              segments: tuple[str, ...], labels: bool = False) -> Batch:
         z, zi = np.empty(0, np.float64), np.empty(0, np.int64)
         return cls(zi, zi, zi, z, zi, zi, z, zi, z, {k: z for k in numeric},
-                   {k: zi for k in categorical}, {k: zi for k in segments})
+                   {k: zi for k in categorical}, {k: zi for k in segments},
+                   *((zi, zi, z) if labels else ()))
 
     def snapshot(self) -> dict[str, Any]:
         """Columns as base64 of their raw bytes (exact, compact): for warm-up checkpoints."""
@@ -107,7 +125,8 @@ class Batch:
         return {**{k: enc(getattr(self, k)) for k in self.ARRAYS},
                 "numeric": {k: enc(v) for k, v in self.numeric.items()},
                 "categorical": {k: enc(v) for k, v in self.categorical.items()},
-                "segments": {k: enc(v) for k, v in self.segments.items()}}
+                "segments": {k: enc(v) for k, v in self.segments.items()},
+                **{k: enc(getattr(self, k)) for k in self.LABELS if self.labelled}}
 
     @classmethod
     def from_state(cls, s: BatchState) -> Batch:
@@ -115,6 +134,7 @@ class Batch:
         def dec(a: ArrayState) -> np.ndarray:
             return np.frombuffer(base64.b64decode(a.b64), dtype=np.dtype(a.dtype)).copy()
         cols: dict[str, Any] = {k: dec(getattr(s, k)) for k in cls.ARRAYS}
+        labels = {k: dec(getattr(s, k)) for k in cls.LABELS if getattr(s, k) is not None}
         return cls(**cols, numeric={k: dec(v) for k, v in s.numeric.items()},
                    categorical={k: dec(v) for k, v in s.categorical.items()},
-                   segments={k: dec(v) for k, v in s.segments.items()})
+                   segments={k: dec(v) for k, v in s.segments.items()}, **labels)

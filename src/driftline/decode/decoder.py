@@ -34,6 +34,7 @@ import pyarrow.json as pj
 from driftline.decode import native
 from driftline.decode.batch import Batch, Columns, DeadLetter
 from driftline.decode.contract import Contract, Event
+from driftline.decode.keys import truth_columns
 from driftline.decode.schema import Schema
 from driftline.decode.vocab import Vocabulary
 from driftline.detectors.sketches import FloatArray, IntArray
@@ -81,8 +82,12 @@ class Decoder:
         self.models = Vocabulary(model_cardinality)
         self.versions = Vocabulary(1000)
         self.decisions = Vocabulary(category_cardinality)
+        self.labels = Vocabulary(category_cardinality)  # the labels layer's classes
         self.categories = {c: Vocabulary(category_cardinality) for c in schema.categorical}
         self.segment_values = {s: Vocabulary(segment_cardinality) for s in schema.segments}
+        #: the labels layer's task and positive class, decided from the reference (``truth``)
+        self.task: str | None = None
+        self.positive: str | None = None
         self.overflowed_events = 0  # events with a value past a cap, counted as __other__
         self._arrow = {numeric: self._arrow_schema(numeric) for numeric in (True, False)}
         self._ts_numeric = True
@@ -172,7 +177,10 @@ class Decoder:
             latency=floats(e.latency for e in events),
             numeric={k: floats(e.numeric[j] for e in events) for j, k in enumerate(s.numeric)},
             categorical={k: [e.categorical[j] for e in events] for j, k in enumerate(s.categorical)},
-            segments={k: [e.segments[j] for e in events] for j, k in enumerate(s.segments)})
+            segments={k: [e.segments[j] for e in events] for j, k in enumerate(s.segments)},
+            event_id=[e.event_id for e in events] if s.labels else None,
+            label=[e.label for e in events] if s.labels else None,
+            label_value=floats(e.label_value for e in events) if s.labels else None)
 
     # -- the fast path --------------------------------------------------------------
     def _eligible(self, messages: list[bytes]) -> bytes | None:
@@ -249,7 +257,7 @@ class Decoder:
             if miss.any():
                 faults.append(("missing_field", f"{f.label_of(name)} is required", miss))
         ts_col = self._at(table, "timestamp")
-        ts = self._timestamps(ts_col)
+        ts = epoch_seconds(ts_col, c.floor)
         bad_ts = np.isnan(ts) & ~_nulls(ts_col)
         if bad_ts.any():
             faults.append(("bad_timestamp", f"{f.label_of('timestamp')} must be RFC 3339 with "
@@ -268,34 +276,10 @@ class Decoder:
             version=self._at(table, "model_version"), timestamp=ts, prediction=prediction,
             decision=self._at(table, "decision"), latency=latency, numeric=numeric,
             categorical={k: _field(feats, k) for k in self.schema.categorical},
-            segments={k: _field(segs, k) for k in self.schema.segments}, faults=faults)
-
-    def _timestamps(self, col: pa.Array) -> FloatArray:
-        """Epoch seconds by the contract's rule (NaN where it is not a usable timestamp)."""
-        floor = self.contract.floor
-        if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
-            x = _floats(col)
-            out = np.full(x.shape, np.nan)
-            lower = 0.0
-            with np.errstate(invalid="ignore"):
-                for bound, unit in UNITS:
-                    sel = (x >= lower) & (x < bound)
-                    out[sel] = x[sel] / unit if unit != 1.0 else x[sel]
-                    lower = bound
-                return np.where(out >= floor, out, np.nan)
-        values = col.to_pylist()
-        cache: dict[str, float] = {}
-        parsed_all: FloatArray = np.empty(len(values), np.float64)
-        for i, v in enumerate(values):
-            if v is None:
-                parsed_all[i] = math.nan
-                continue
-            t = cache.get(v)
-            if t is None:
-                parsed = parse_rfc3339(v)
-                t = cache[v] = parsed if parsed is not None and parsed >= floor else math.nan
-            parsed_all[i] = t
-        return parsed_all
+            segments={k: _field(segs, k) for k in self.schema.segments}, faults=faults,
+            # Arrow reads labels as strings only (a number fails the read: per line then)
+            **({"event_id": self._at(table, "event_id"), "label": self._at(table, "label"),
+                "label_value": np.full(n, np.nan)} if self.schema.labels else {}))
 
     # -- both paths ----------------------------------------------------------------
     def _finish(self, cols: Columns, messages: list[bytes], pos: IntArray, part: IntArray,
@@ -335,7 +319,8 @@ class Decoder:
                       timestamp=cols.timestamp, model=model,
                       version=self.versions.encode(_arrow(cols.version))[0],
                       prediction=cols.prediction, decision=decision, latency=cols.latency,
-                      numeric=cols.numeric, categorical=categorical, segments=segments)
+                      numeric=cols.numeric, categorical=categorical, segments=segments,
+                      **truth_columns(cols, lambda v: self.labels.encode(_arrow(v))[0]))
         judged = np.zeros(n, bool)  # one dead letter per message, for its first fault
         for reason, detail, mask in faults:
             for i in np.flatnonzero(mask & ~judged):
@@ -352,7 +337,7 @@ class Decoder:
 
     def _empty(self) -> Batch:
         s = self.schema
-        return Batch.empty(s.numeric, s.categorical, s.segments)
+        return Batch.empty(s.numeric, s.categorical, s.segments, s.labels)
 
     # -- checkpoint ---------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -362,6 +347,9 @@ class Decoder:
             "decisions": self.decisions.snapshot(),
             "categories": {k: v.snapshot() for k, v in self.categories.items()},
             "segments": {k: v.snapshot() for k, v in self.segment_values.items()},
+            **({k: v for k, v in (("labels", self.labels.snapshot()), ("task", self.task),
+                                  ("positive", self.positive)) if v is not None}
+               if self.schema.labels else {}),
         }
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -376,6 +364,36 @@ class Decoder:
         self.decisions = Vocabulary.from_state(s.decisions)
         self.categories = {k: Vocabulary.from_state(v) for k, v in s.categories.items()}
         self.segment_values = {k: Vocabulary.from_state(v) for k, v in s.segments.items()}
+        if s.labels is not None:
+            self.labels = Vocabulary.from_state(s.labels)
+        self.task, self.positive = s.task, s.positive
+
+
+def epoch_seconds(col: pa.Array, floor: float) -> FloatArray:
+    """Epoch seconds by the contract's rule (NaN where it is not a usable timestamp)."""
+    if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
+        x = _floats(col)
+        out = np.full(x.shape, np.nan)
+        lower = 0.0
+        with np.errstate(invalid="ignore"):
+            for bound, unit in UNITS:
+                sel = (x >= lower) & (x < bound)
+                out[sel] = x[sel] / unit if unit != 1.0 else x[sel]
+                lower = bound
+            return np.where(out >= floor, out, np.nan)
+    values = col.to_pylist()
+    cache: dict[str, float] = {}
+    parsed_all: FloatArray = np.empty(len(values), np.float64)
+    for i, v in enumerate(values):
+        if v is None:
+            parsed_all[i] = math.nan
+            continue
+        t = cache.get(v)
+        if t is None:
+            parsed = parse_rfc3339(v)
+            t = cache[v] = parsed if parsed is not None and parsed >= floor else math.nan
+        parsed_all[i] = t
+    return parsed_all
 
 
 def _maybe_huge(messages: list[bytes], buf: bytes) -> bool:

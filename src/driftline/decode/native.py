@@ -19,7 +19,7 @@ import importlib
 import os
 from collections.abc import Callable
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -89,7 +89,7 @@ class NativeReader:
         self._reader: _native_types.Decoder = _core.Decoder(
             fields=fields, numeric=list(schema.numeric), categorical=list(schema.categorical),
             segments=list(schema.segments), labels=schema.labels, model_id=contract.model_id,
-            floor=contract.floor, max_message_bytes=max_message_bytes)
+            floor=contract.floor, max_message_bytes=max_message_bytes, label_columns=True)
 
     def read(self, messages: list[bytes], pos: IntArray, part: IntArray,
              dead: list[DeadLetter]) -> Columns | None:
@@ -111,13 +111,19 @@ class NativeReader:
         s = self.schema
         timestamp, prediction, latency, *numeric = floats
         model, version, decision, *rest = (_dictionary(u, idx) for u, idx in strings)
+        # with labels, the reader appends the label's value (floats) and id, label (strings)
+        labels: dict[str, Any] = {}
+        if s.labels:
+            *numeric, value = numeric
+            *rest, event_id, label = rest
+            labels = {"event_id": event_id, "label": label, "label_value": value}
         n = len(s.categorical)
         return Columns(
             rows=rows, model=model, version=version, timestamp=timestamp,
             prediction=prediction, decision=decision, latency=latency,
             numeric=dict(zip(s.numeric, numeric, strict=True)),
             categorical=dict(zip(s.categorical, rest[:n], strict=True)),
-            segments=dict(zip(s.segments, rest[n:], strict=True)))
+            segments=dict(zip(s.segments, rest[n:], strict=True)), **labels)
 
 
 def _dictionary(uniques: list[str], indices: np.ndarray) -> pa.Array:

@@ -235,8 +235,22 @@ def names(d: Decoder, batch: Batch) -> list[tuple[Any, ...]]:
             num(batch.latency[i]),
             tuple(num(batch.numeric[k][i]) for k in d.schema.numeric),
             tuple(name(d.categories[k], batch.categorical[k][i]) for k in d.schema.categorical),
-            tuple(name(d.segment_values[k], batch.segments[k][i]) for k in d.schema.segments)))
+            tuple(name(d.segment_values[k], batch.segments[k][i]) for k in d.schema.segments),
+            *labels(d, batch, i)))
     return out
+
+
+def labels(d: Decoder, batch: Batch, i: int) -> tuple[Any, ...]:
+    """The labels layer's values of event ``i``: the id's key, the label's text and value."""
+    if not d.schema.labels:
+        assert not batch.labelled
+        return ()
+    assert batch.event_key is not None and batch.label is not None
+    assert batch.label_value is not None
+    value = float(batch.label_value[i])
+    code = int(batch.label[i])
+    return (int(batch.event_key[i]), None if code < 0 else d.labels.names[code],
+            "nan" if math.isnan(value) else value)
 
 
 def verdicts(schema: Schema, messages: list[bytes], path: Decode,
