@@ -5,8 +5,9 @@ from __future__ import annotations
 from driftline.detectors.base import Detector, EvalContext, Evaluation
 from driftline.detectors.categorical import CategoricalPSI, ChiSquare, JensenShannon
 from driftline.detectors.fairness import DisparateImpact
-from driftline.detectors.gradual import GradualDrift
+from driftline.detectors.gradual import GradualDrift, GradualRate
 from driftline.detectors.ks import KS
+from driftline.detectors.mean_shift import MeanShift
 from driftline.detectors.psi import PSI
 from driftline.detectors.segment_rate import SegmentRate
 from driftline.detectors.volume import SegmentVolume
@@ -20,10 +21,12 @@ REGISTRY: dict[str, dict[str, type[Detector]]] = {
     "segment_rate": {"binary": SegmentRate},
     "disparate_impact": {"binary": DisparateImpact},
     "segment_volume": {"volume": SegmentVolume},
-    "gradual": {"numeric": GradualDrift},
+    "gradual": {"numeric": GradualDrift, "binary": GradualRate},
+    "mean_shift": {"numeric": MeanShift},
 }
 
 __all__ = [
     "KS", "PSI", "REGISTRY", "CategoricalPSI", "ChiSquare", "Detector", "DisparateImpact",
-    "EvalContext", "Evaluation", "GradualDrift", "JensenShannon", "SegmentRate", "SegmentVolume",
+    "EvalContext", "Evaluation", "GradualDrift", "GradualRate", "JensenShannon", "MeanShift",
+    "SegmentRate", "SegmentVolume",
 ]

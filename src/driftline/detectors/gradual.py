@@ -194,3 +194,14 @@ class GradualDrift(Detector):
                 verdict=latched,
             ))
         return out
+
+
+@dataclass(frozen=True)
+class GradualRate(GradualDrift):
+    """The gradual detector on a 0/1 outcome (the error stream): the rate's slow creep.
+
+    The same test on the same moments; a binary signal reaches its sketch as 0/1 floats
+    (−1, not counted, as NaN: ``monitors.values``)."""
+
+    input_kind: ClassVar = "binary"  # type: ignore[assignment]  # the same test, another input
+
