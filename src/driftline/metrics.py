@@ -214,6 +214,7 @@ class Metrics:
         self.windows_closed = Counter("windows_closed", "Windows closed and evaluated.",
                                       ["monitor"], namespace=ns, registry=r)
         self._coverage(r)
+        self._labels(r)
         self.window_close_lag = Histogram(
             "window_close_lag_seconds",
             "Wall-clock seconds between a window's end (event time) and its evaluation: "
@@ -284,6 +285,31 @@ class Metrics:
             "monitor_blind_windows", "Consecutive closed windows without an evaluation (the "
             "longest run over the monitor's models); 0 while it sees.",
             ["monitor"], namespace=ns, registry=r)
+
+    def _labels(self, r: CollectorRegistry) -> None:
+        """The labels layer's (docs/labels.md): bounded label sets, updated once per batch."""
+        ns = NAMESPACE
+        self.labels = Counter(
+            "labels", "The labels layer by outcome: predictions joined, inline, unlabelled; "
+            "labels late (beyond labels.ttl), orphan (no prediction), invalid, duplicate, "
+            "corrupt (store rows).", ["outcome"], namespace=ns, registry=r)
+        self.label_delay = Gauge("label_delay_seconds", "Label delay quantiles of the joined "
+                                 "labels (upper edge of a log histogram bin).", ["quantile"],
+                                 namespace=ns, registry=r)
+        self.labelled_ratio = Gauge("labelled_ratio", "Share of predictions so far with a "
+                                    "label that counts.", namespace=ns, registry=r)
+
+    def count_labels(self, counts: Mapping[str, int], join: Any) -> None:
+        """One batch's label outcomes, and the join's delay quantiles and labelled share."""
+        for outcome, n in counts.items():
+            if n:
+                self.labels.labels(outcome).inc(n)
+        for q, v in join.delay_quantiles().items():
+            if v is not None:
+                self.label_delay.labels(q).set(v)
+        share = join.labelled_share()
+        if share is not None:
+            self.labelled_ratio.set(share)
 
     def declare_thresholds(self, monitors: Sequence[Any], models: Sequence[str] = ()) -> None:
         """Each monitor's incident series at 0, and its warning and critical thresholds for

@@ -1,0 +1,1 @@
+"""The labels layer: ground truth joined to predictions by event id (docs/labels.md)."""

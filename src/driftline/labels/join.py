@@ -1,0 +1,160 @@
+"""The join: each prediction gets the label of its event id, if that label came in time.
+
+**The rule** (event time, so a streaming run and a replay agree): a label counts for its
+prediction when ``label.timestamp − prediction.timestamp ≤ labels.ttl``; a later one is
+counted as ``late`` and the prediction stays unlabelled. The prediction's window sees the
+label (performance is per prediction window), which is final once the watermark has passed
+window end + TTL — no label that counts can come later. A replay knows every label up front,
+so it joins at once and gets what a streaming run gets by waiting that long.
+
+A label inline in the event wins over the labels file's (``inline``); predictions without
+either are ``unlabelled``; labels no prediction asked for are ``orphan`` (at the end). Two
+predictions with one id both get its label (each by its own timestamp). Counts, the share
+labelled and label delay quantiles go to the summary and to metrics, once per batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from driftline.config import LabelsConfig, parse_duration
+from driftline.decode import Batch, Decoder
+from driftline.io.files import read_batches
+from driftline.labels.lines import LabelReader
+from driftline.labels.store import LabelStore
+
+if TYPE_CHECKING:
+    from driftline.metrics import Metrics
+
+#: label outcomes (the ``outcome`` label of driftline_labels_total)
+OUTCOMES = ("joined", "inline", "late", "unlabelled", "orphan", "invalid", "duplicate",
+            "corrupt")
+QUANTILES = (0.5, 0.9, 0.99)
+#: label delay histogram edges, seconds: 1 s to ~1 year, 4 per decade (quantiles to ~±30%)
+DELAY_EDGES = np.concatenate([[0.0], np.logspace(0, 7.5, 31)])
+
+
+class LabelJoin:
+    """The labels store and the join's counts."""
+
+    def __init__(self, store: LabelStore, ttl: float) -> None:
+        self.store, self.ttl = store, ttl
+        self.counts: Counter[str] = Counter()
+        self.invalid: Counter[str] = Counter()
+        self.delays = np.zeros(DELAY_EDGES.size, np.int64)  # last bin: beyond the last edge
+        self.files = 0
+
+    def load(self, path: str | Path, reader: LabelReader, batch_size: int = 10_000) -> None:
+        """Every label of a labels file into the store (bounded memory: a batch at a time)."""
+        for lines, _ in read_batches(path, batch_size, max_bytes=reader.max_bytes):
+            self.counts["duplicate"] += self.store.add(reader.rows(lines))
+        self.invalid += reader.invalid
+        self.counts["invalid"] = sum(self.invalid.values())
+        self.files += 1
+
+    def join(self, batch: Batch, decoder: Decoder, tally: bool = True,
+             ) -> tuple[Batch, Counter[str]]:
+        """``batch`` with the labels that count; and this batch's counts by outcome (added to
+        the totals unless ``tally`` is off: reference events are not predictions watched)."""
+        if not batch.labelled or not len(batch):
+            return batch, Counter()
+        assert batch.event_key is not None and batch.label is not None
+        assert batch.label_value is not None
+        inline = batch.label >= 0
+        key = batch.event_key
+        found = self.store.lookup(np.unique(key[key != 0]))
+        at, hit = _positions(found.keys, key)
+        delay = np.where(hit, found.times[at] if hit.any() else 0.0, np.nan) - batch.timestamp
+        with np.errstate(invalid="ignore"):
+            on_time = hit & ~inline & (delay <= self.ttl)
+            late = hit & ~inline & (delay > self.ttl)
+        label, value = batch.label.copy(), batch.label_value.copy()
+        if on_time.any():
+            texts = pa.array([found.labels[i] for i in at[on_time]], pa.string())
+            label[on_time] = decoder.labels.encode(texts)[0]
+            value[on_time] = found.values[at[on_time]]
+            if tally:
+                self.delays += np.bincount(np.searchsorted(DELAY_EDGES, np.maximum(
+                    delay[on_time], 0.0), side="right") - 1, minlength=DELAY_EDGES.size)
+        counts = Counter({"joined": int(on_time.sum()), "inline": int(inline.sum()),
+                          "late": int(late.sum()),
+                          "unlabelled": int((~inline & ~on_time).sum())})
+        if tally:
+            self.counts += counts
+        return dataclasses.replace(batch, label=label, label_value=value), counts
+
+    @classmethod
+    def inline(cls, cfg: LabelsConfig) -> LabelJoin | None:
+        """The join of a run without a labels file: inline labels only (None: layer off)."""
+        return cls(LabelStore(), parse_duration(cfg.ttl)) if cfg.enabled else None
+
+    def absorb(self, batch: Batch, decoder: Decoder, metrics: Metrics) -> Batch:
+        """``join`` on the hot path: the batch's counts to metrics, once."""
+        batch, counts = self.join(batch, decoder)
+        if counts:
+            metrics.count_labels(counts, self)
+        return batch
+
+    def finish(self, metrics: Metrics) -> list[str]:
+        """The input has ended: labels no prediction asked for are orphans; returns what a
+        person must be told."""
+        self.counts["orphan"] = self.store.unmatched()
+        self.counts["corrupt"] = self.store.corrupt
+        metrics.count_labels({k: self.counts[k] for k in ("orphan", "corrupt")}, self)
+        return self.warnings()
+
+    def delay_quantiles(self) -> dict[str, float | None]:
+        """Label delay quantiles of the joined labels (histogram upper edges, seconds)."""
+        total = int(self.delays.sum())
+        out: dict[str, float | None] = {}
+        for q in QUANTILES:
+            if not total:
+                out[f"p{round(q * 100)}"] = None
+                continue
+            i = int(np.searchsorted(np.cumsum(self.delays), q * total))
+            out[f"p{round(q * 100)}"] = float(DELAY_EDGES[min(i + 1, DELAY_EDGES.size - 1)])
+        return out
+
+    def labelled_share(self) -> float | None:
+        """Share of the predictions so far that have a label that counts."""
+        c = self.counts
+        predictions = c["joined"] + c["inline"] + c["unlabelled"]
+        return (c["joined"] + c["inline"]) / predictions if predictions else None
+
+    def summary(self) -> dict[str, Any]:
+        """The ``labels`` block of replay's summary."""
+        c = self.counts
+        share = self.labelled_share()
+        return {"predictions": c["joined"] + c["inline"] + c["unlabelled"],
+                "labelled": c["joined"] + c["inline"],
+                "labelled_share": None if share is None else round(share, 6),
+                **{k: c[k] for k in OUTCOMES if k not in ("unlabelled",)},
+                "unlabelled": c["unlabelled"], "invalid_by_reason": dict(self.invalid),
+                "stored": len(self.store), "ttl_seconds": self.ttl,
+                "delay_seconds": self.delay_quantiles()}
+
+    def warnings(self) -> list[str]:
+        """What a person must hear: labels given, none joined (a wrong field name, ids that
+        do not match, a TTL too short)."""
+        c = self.counts
+        if c["joined"] + c["inline"]:
+            return []
+        if self.files and (len(self.store) or c["invalid"]):
+            return [f"labels were given but none joined a prediction ({len(self.store)} stored, "
+                    f"{c['invalid']} invalid, {c['late']} late beyond the TTL): check "
+                    "labels.fields and input.fields.event_id, and labels.ttl"]
+        return ["the labels layer is on but no prediction has a label"]
+
+
+def _positions(found: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each key, its index in the sorted ``found`` keys, and whether it is there."""
+    if not found.size:
+        return np.zeros(key.size, np.int64), np.zeros(key.size, bool)
+    at = np.minimum(np.searchsorted(found, key), found.size - 1)
+    return at, (key != 0) & (found[at] == key)

@@ -1,0 +1,109 @@
+"""Labels by event-id key, on disk: SQLite from the standard library.
+
+Why SQLite: the join must hold every label the TTL allows, whatever the file's size or the
+labels' delay, in bounded memory; SQLite is a B-tree on disk with a small page cache, in the
+standard library (no new dependency), and its integer primary key (the id's 64-bit key) is
+the row id itself, so a batch's lookup is a few index probes. It is a scratch store, rebuilt
+from the labels file on every replay: no journal, no fsync.
+
+Every row read back is checked (the file could be edited, the disk could lie): the key an
+int, the label a non-empty text, the value a finite float or null, the timestamp a finite
+float. A row that is not is counted as ``corrupt`` and skipped, never raised.
+
+Duplicate ids: the **first** label of an id wins (``INSERT OR IGNORE``), the others are
+counted as ``duplicate``: a label is a fact about a prediction, and a second one is a
+correction driftline cannot tell from a replayed message.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from driftline.detectors.sketches import FloatArray, IntArray
+from driftline.labels.lines import Row
+
+CHUNK = 500  # keys per `IN (...)` query: under SQLite's variable limit on any build
+MAX_LABEL = 4096  # characters: a longer label text in the store is corrupt
+
+
+class Found:
+    """What a lookup found, as columns: keys, label texts, values (NaN: none), timestamps."""
+
+    def __init__(self, rows: list[tuple[int, str, float | None, float]]) -> None:
+        rows = sorted(rows)  # by key: the join finds a batch's keys by binary search
+        self.keys: IntArray = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        self.labels: list[str] = [r[1] for r in rows]
+        self.values: FloatArray = np.fromiter(
+            (math.nan if r[2] is None else r[2] for r in rows), np.float64, len(rows))
+        self.times: FloatArray = np.fromiter((r[3] for r in rows), np.float64, len(rows))
+
+
+def valid_row(row: Sequence[Any]) -> bool:
+    """A stored row as written: (int key, text label, finite float or null, finite float)."""
+    if len(row) != 4:
+        return False
+    key, label, value, ts = row
+    return (type(key) is int and key != 0 and isinstance(label, str) and 0 < len(label)
+            <= MAX_LABEL and (value is None or (type(value) is float and math.isfinite(value)))
+            and type(ts) is float and math.isfinite(ts))
+
+
+class LabelStore:
+    """A disk-backed map: event-id key → (label, value, timestamp), first label wins."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self._dir = None if path is not None else tempfile.mkdtemp(prefix="driftline-labels-")
+        self.path = Path(path) if path is not None else Path(self._dir or ".") / "labels.sqlite"
+        self.db = sqlite3.connect(self.path, isolation_level=None)  # transactions: explicit
+        self.db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+            "CREATE TABLE IF NOT EXISTS labels (key INTEGER PRIMARY KEY, label TEXT NOT NULL, "
+            "value REAL, ts REAL NOT NULL, matched INTEGER NOT NULL DEFAULT 0);")
+        self.corrupt = 0
+
+    def add(self, rows: list[Row]) -> int:
+        """Store ``rows``; returns how many were duplicates of an id already stored."""
+        before = self.db.total_changes
+        self.db.execute("BEGIN")  # one transaction per batch: one write, not one per row
+        self.db.executemany("INSERT OR IGNORE INTO labels (key, label, value, ts) "
+                            "VALUES (?, ?, ?, ?)", rows)
+        self.db.execute("COMMIT")
+        return len(rows) - (self.db.total_changes - before)
+
+    def lookup(self, keys: IntArray) -> Found:
+        """The stored labels of ``keys`` (distinct, non-zero), checked; marks them matched."""
+        rows: list[tuple[int, str, float | None, float]] = []
+        for i in range(0, keys.size, CHUNK):
+            chunk = [int(k) for k in keys[i:i + CHUNK]]
+            marks = ",".join("?" * len(chunk))  # placeholders only: the keys are parameters
+            got = self.db.execute(f"SELECT key, label, value, ts FROM labels "
+                                  f"WHERE key IN ({marks})", chunk).fetchall()
+            ok = [r for r in got if valid_row(r)]
+            self.corrupt += len(got) - len(ok)
+            rows += ok
+            if got:
+                self.db.execute(f"UPDATE labels SET matched = 1 WHERE key IN ({marks})",
+                                chunk)
+        return Found(rows)
+
+    def unmatched(self) -> int:
+        """Labels whose id no prediction had (so far)."""
+        n: int = self.db.execute("SELECT count(*) FROM labels WHERE matched = 0").fetchone()[0]
+        return n
+
+    def __len__(self) -> int:
+        n: int = self.db.execute("SELECT count(*) FROM labels").fetchone()[0]
+        return n
+
+    def close(self) -> None:
+        self.db.close()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
