@@ -88,7 +88,7 @@ def _monitors_without_sample(config: Config, report: Report) -> None:
     schema = Schema(tuple(i.numeric_features or ()), tuple(i.categorical_features or ()),
                     tuple(i.segment_keys) if i.segment_keys is not None
                     else tuple({m.segment_by for m in config.monitors if m.segment_by}),
-                    i.fields)
+                    i.fields, config.labels.enabled)
     unchecked = []
     for n, m in enumerate(config.monitors):
         feature = m.signal.removeprefix("feature:") if m.signal.startswith("feature:") else None

@@ -29,6 +29,7 @@ from driftline.errors import CheckpointError, ReferenceError_, StateError
 from driftline.eventtime import EventTime
 from driftline.incidents import IncidentManager
 from driftline.ingest import ingest
+from driftline.labels.join import LabelJoin
 from driftline.metrics import EngineGauges, Metrics, model_counts, model_names
 from driftline.monitors import Monitor
 from driftline.prelude import Prelude
@@ -64,6 +65,16 @@ class Output:
     models: set[str] = field(default_factory=set)
 
 
+def account(totals: Totals, metrics: Metrics, out: Output, t0: float) -> None:
+    """A step's dead letters into the totals and metrics, and its time."""
+    reasons = Counter(d.reason for d in out.dead_letters)
+    totals.invalid.update(reasons)
+    if reasons.keys() - totals.examples.keys():
+        totals.note_examples(out.dead_letters)
+    metrics.count_dead_letters(reasons)
+    metrics.batch_seconds.observe(time.perf_counter() - t0)
+
+
 class Engine:
     """Stateful detection over a stream of raw-message batches.
 
@@ -76,8 +87,9 @@ class Engine:
                  reference_events: list[bytes] | None = None, window: str | int | None = None,
                  metrics: Metrics | None = None, schema: Schema | None = None,
                  clock: Callable[[], float] = time.time,
-                 origin: Mapping[str, Any] = MEMORY) -> None:
+                 origin: Mapping[str, Any] = MEMORY, labels: LabelJoin | None = None) -> None:
         self.config = config
+        self.labels = labels if labels is not None else LabelJoin.inline(config.labels)
         if metrics is None:
             metrics = Metrics(segment_cardinality=config.limits.metric_segment_cardinality)
             metrics.watch(lambda: (self.detection.gauges,))
@@ -140,6 +152,8 @@ class Engine:
             self._compile(None)
         elif self._reference_events is not None:
             batch, dead = self.decoder.decode(self._reference_events)
+            if self.labels is not None:  # the reference performance: its labels, not counted
+                batch, _ = self.labels.join(batch, self.decoder, tally=False)
             if not len(batch):
                 raise ReferenceError_("the reference events hold no valid event; the commonest "
                                       f"reasons: {Totals.of_letters(dead).why_invalid()}")
@@ -185,7 +199,7 @@ class Engine:
                 self._begin(out)
         else:
             self._decode(messages, pos, part, out)
-        self._account(out, t0)
+        account(self.totals, self.metrics, out, t0)
         return out
 
     def _begin(self, out: Output) -> None:
@@ -205,14 +219,6 @@ class Engine:
             self.metrics.declare_thresholds(self.monitors, new_models)
         return counts
 
-    def _account(self, out: Output, t0: float) -> None:
-        reasons = Counter(d.reason for d in out.dead_letters)
-        self.totals.invalid.update(reasons)
-        if reasons.keys() - self.totals.examples.keys():
-            self.totals.note_examples(out.dead_letters)
-        self.metrics.count_dead_letters(reasons)
-        self.metrics.batch_seconds.observe(time.perf_counter() - t0)
-
     def _decode(self, messages: list[bytes], pos: np.ndarray, part: np.ndarray,
                 out: Output) -> None:
         assert self.decoder is not None
@@ -224,6 +230,8 @@ class Engine:
             self.metrics.overflow.labels("cardinality_overflow").inc(n)
         out.dead_letters += dead
         out.models |= model_names(batch.model, self.decoder.models.names)
+        if self.labels is not None:
+            batch = self.labels.absorb(batch, self.decoder, self.metrics)
         if self.time.clock is None and len(batch):
             self._make_windows(batch)
         if len(batch):
@@ -372,5 +380,7 @@ class Engine:
             if self.reference is not None:
                 self.windowing.observe(final)
                 self._close(out)
-        self._account(out, t0)
+        if self.labels is not None:
+            out.notices += self.labels.finish(self.metrics)
+        account(self.totals, self.metrics, out, t0)
         return out

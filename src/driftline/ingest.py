@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from driftline.decode import Batch, Decoder
-from driftline.monitors import Monitor, extract
+from driftline.monitors import Monitor, values
 from driftline.reference import Reference
 from driftline.windows import Windows
 
@@ -54,9 +54,9 @@ def update_slots(sketches: dict[tuple[str, str], Any], model: str, rows: Batch, 
             if ref is None:
                 continue  # a model the reference has never seen: counted, not compared
             sk = sketches[key] = m.detector.new_sketch(ref)
-        values = extract(m.cfg.signal, rows, decoder)
+        column = values(m, rows, decoder)
         segs = rows.segments[m.cfg.segment_by] if m.cfg.segment_by is not None else None
         if segs is not None and (segs < 0).any():
             keep = segs >= 0
-            values, segs = values[keep], segs[keep]
-        sk.update(values, segs)  # type: ignore[arg-type]  # the slot's kind matches its signal
+            column, segs = column[keep], segs[keep]
+        sk.update(column, segs)  # type: ignore[arg-type]  # the slot's kind matches its signal

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from driftline import performance
 from driftline.config import DetectionConfig, MonitorConfig, MonitorWindow
 from driftline.decode import Batch, Decoder, Schema
 from driftline.detectors import REGISTRY, Detector
@@ -36,11 +37,17 @@ def signal_kind(signal: str, schema: Schema) -> str:
         return "binary"
     if signal == "volume":
         return "volume"
+    perf = performance.kind(signal)
+    if perf is not None and schema.labels:
+        return perf  # a feature of that name is feature:NAME then
     name = signal.removeprefix("feature:")
     if name in schema.numeric:
         return "numeric"
     if name in schema.categorical:
         return "categorical"
+    if perf is not None:
+        raise ConfigError(f"signal {signal!r} is a performance signal: it needs labels "
+                          "(labels.enabled: true, or replay --labels)")
     raise ConfigError(f"signal {signal!r}: no such feature in the events "
                       f"(numeric: {list(schema.numeric)}, categorical: {list(schema.categorical)})")
 
@@ -58,8 +65,19 @@ def extract(signal: str, batch: Batch, decoder: Decoder) -> FloatArray | IntArra
     if signal.startswith("decision="):
         code = decoder.decisions.index.get(signal.split("=", 1)[1], -2)
         return np.where(batch.decision < 0, -1, batch.decision == code).astype(np.int64)
+    if decoder.schema.labels and performance.kind(signal) is not None:
+        return performance.extract(signal, batch, decoder)
     name = signal.removeprefix("feature:")
     return batch.numeric[name] if name in batch.numeric else batch.categorical[name]
+
+
+def values(m: Monitor, batch: Batch, decoder: Decoder) -> FloatArray | IntArray:
+    """The monitor's signal as its detector reads it: a binary signal into moments (the
+    gradual detector on the error stream) as 0/1 floats, NaN where −1 (not counted)."""
+    v = extract(m.cfg.signal, batch, decoder)
+    if m.kind == "binary" and m.detector.sketch_key() == ("moments",):
+        return np.where(v < 0, np.nan, v).astype(np.float64)
+    return v
 
 
 def category_names(signal: str, decoder: Decoder) -> list[str]:
@@ -188,8 +206,35 @@ def ident(name: str) -> str:
     return f"{s}-{digest}" if s else digest
 
 
-def preset(schema: Schema, decisions: Sequence[str]) -> list[MonitorConfig]:
-    """Zero-config: watch every feature, the prediction, decision rates per segment, volume.
+def performance_preset(schema: Schema, task: str | None) -> list[dict[str, Any]]:
+    """With labels: error rate (overall, per segment, gradual), precision, recall and equal
+    opportunity per segment key for classification (also when no reference label told the
+    task: those monitors then say they are blind); MAE and RMSE for regression."""
+    keys = [ident(k) for k in schema.segments]
+    if task == "regression":
+        return [{"name": "mae", "signal": "abs_error", "detector": "mean_shift"},
+                {"name": "rmse", "signal": "squared_error", "detector": "mean_shift",
+                 "params": {"root": True}},
+                {"name": "gradual-abs-error", "signal": "abs_error", "detector": "gradual"},
+                *({"name": f"mae-by-{i}", "signal": "abs_error", "detector": "mean_shift",
+                   "segment_by": k} for i, k in zip(keys, schema.segments, strict=True))]
+    return [{"name": "error-rate", "signal": "error", "detector": "segment_rate"},
+            {"name": "precision", "signal": "precision", "detector": "segment_rate"},
+            {"name": "recall", "signal": "recall", "detector": "segment_rate"},
+            {"name": "gradual-error", "signal": "error", "detector": "gradual"},
+            *({"name": f"error-rate-by-{i}", "signal": "error", "detector": "segment_rate",
+               "segment_by": k} for i, k in zip(keys, schema.segments, strict=True)),
+            # vs_reference: a gap the reference already had is not news, a worsening is
+            *({"name": f"equal-opportunity-by-{i}", "signal": "recall",
+               "detector": "disparate_impact", "segment_by": k,
+               "params": {"question": "vs_reference"}}
+              for i, k in zip(keys, schema.segments, strict=True))]
+
+
+def preset(schema: Schema, decisions: Sequence[str], task: str | None = None,
+           ) -> list[MonitorConfig]:
+    """Zero-config: watch every feature, the prediction, decision rates per segment, volume,
+    and with labels (``schema.labels``) the performance of the decisions.
 
     ``decisions`` are the decision values by descending reference frequency; the
     rate of every value but the most common is monitored (for two values, one
@@ -215,4 +260,6 @@ def preset(schema: Schema, decisions: Sequence[str]) -> list[MonitorConfig]:
                          "segment_by": key})
         cfgs.append({"name": f"volume-by-{ident(key)}", "signal": "volume",
                      "detector": "segment_volume", "segment_by": key})
+    if schema.labels:
+        cfgs += performance_preset(schema, task)
     return [MonitorConfig(**c) for c in cfgs]

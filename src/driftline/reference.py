@@ -23,7 +23,7 @@ from driftline.decode import Batch, Decoder
 from driftline.detectors.sketches import Sketch, sketch_from_state
 from driftline.errors import ReferenceError_, StateError
 from driftline.io.files import bounded_lines
-from driftline.monitors import Monitor, extract
+from driftline.monitors import Monitor, values
 from driftline.state import REFERENCE_FORMAT, ReferenceState, validated
 
 FORMAT = REFERENCE_FORMAT
@@ -144,12 +144,12 @@ def fit(batch: Batch, monitors: Sequence[Monitor], decoder: Decoder, source: str
         for m in monitors:
             if m.slot in slots or not m.applies_to(model):
                 continue
-            values = extract(m.cfg.signal, rows, decoder)
+            column = values(m, rows, decoder)
             segs = rows.segments[m.cfg.segment_by] if m.cfg.segment_by is not None else None
             if segs is not None:
                 keep = segs >= 0
-                values, segs = values[keep], segs[keep]
-            slots[m.slot] = m.detector.fit(values, segs)
+                column, segs = column[keep], segs[keep]
+            slots[m.slot] = m.detector.fit(column, segs)
         ref.models[model] = slots
     ref.decoder = decoder.snapshot()
     return ref

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from driftline import performance
 from driftline.config import Config
 from driftline.decode import Batch, DeadLetter, Decoder, Schema
 from driftline.decode.contract import Contract
@@ -33,7 +34,7 @@ def resolve_schema(cfg: Config, reference: Reference | None, sample: list[bytes]
     if reference is not None:
         s = reference.decoder["schema"]
         return Inferred(Schema(tuple(s["numeric"]), tuple(s["categorical"]),
-                               tuple(s["segments"]), cfg.input.fields))
+                               tuple(s["segments"]), cfg.input.fields, cfg.labels.enabled))
     i, lim = cfg.input, cfg.limits
     inferred = infer(sample, max_features=lim.features, max_segment_keys=lim.segment_keys,
                      contract=Contract(None, i.fields, i.model_id, i.floor))
@@ -43,7 +44,7 @@ def resolve_schema(cfg: Config, reference: Reference | None, sample: list[bytes]
         tuple(i.categorical_features) if i.categorical_features is not None
         else found.categorical,
         tuple(i.segment_keys) if i.segment_keys is not None else found.segments,
-        cfg.input.fields)
+        cfg.input.fields, cfg.labels.enabled)
     given = i.numeric_features is not None or i.categorical_features is not None
     left = {k: v for k, v in inferred.left_out.items()
             if (v[0] == "feature_overflow" and not given)
@@ -63,7 +64,7 @@ def decoder_from_state(cfg: Config, snap: dict[str, Any]) -> Decoder:
     """A decoder with the schema and vocabularies of a saved one (validated)."""
     d = validated(DecoderState, snap, "decoder").schema_
     decoder = new_decoder(cfg, Schema(tuple(d.numeric), tuple(d.categorical), tuple(d.segments),
-                                      cfg.input.fields))
+                                      cfg.input.fields, cfg.labels.enabled))
     decoder.restore(snap)
     return decoder
 
@@ -90,9 +91,12 @@ def compile_for(cfg: Config, decoder: Decoder, reference: Reference | None,
     """The config's monitors (or the preset's, at most ``limits.monitors``), checked against
     the reference if there is one; and the names of preset monitors left out."""
     left_out: list[str] = []
+    if decoder.schema.labels and reference_batch is not None:
+        decoder.task, decoder.positive = performance.decide(cfg.labels, reference_batch, decoder)
     cfgs = cfg.monitors
     if not cfgs:
-        cfgs = preset(decoder.schema, decisions_by_frequency(decoder, reference_batch, reference))
+        cfgs = preset(decoder.schema, decisions_by_frequency(decoder, reference_batch, reference),
+                      decoder.task)
         cfgs, left_out = cfgs[:cfg.limits.monitors], [c.name for c in cfgs[cfg.limits.monitors:]]
     monitors = compile_monitors(cfgs, decoder.schema, cfg.detection)
     if reference is not None:

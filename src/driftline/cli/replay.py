@@ -7,7 +7,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from driftline.errors import ConfigError
+
+if TYPE_CHECKING:
+    from driftline.config import Config
+    from driftline.labels.join import LabelJoin
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -26,9 +32,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from driftline.reference import load_reference
 
     config = load_config(args.config)
+    labels = None
+    if args.labels:
+        config, labels = load_labels(config, args.labels, args.labels_store)
     reference, ref_events = load_reference(args.reference, config.input.max_message_bytes)
     engine = Engine(config, reference=reference, reference_events=ref_events, window=args.window,
-                    origin=file_origin(args.input))
+                    origin=file_origin(args.input), labels=labels)
     # rewrites the file's detection events; actions recorded on incidents are kept
     incidents = IncidentFileSink(args.incidents_out)
     dead = JsonLinesSink(args.dead_letter_out)
@@ -52,6 +61,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     incidents.close()
     dead.close()
     summary = summarize(engine, time.perf_counter() - t0)
+    if engine.labels is not None:
+        engine.labels.store.close()
     if args.summary_out:
         Path(args.summary_out).write_text(json.dumps(summary, indent=2) + "\n")
     if not args.quiet:
@@ -64,12 +75,36 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return result.code
 
 
+def load_labels(config: Config, path: str, store: str | None) -> tuple[Config, LabelJoin]:
+    """``--labels``: the labels layer on, and the file's labels in a disk-backed store."""
+    from driftline.config import parse_duration
+    from driftline.labels.join import LabelJoin
+    from driftline.labels.lines import LabelReader
+    from driftline.labels.store import LabelStore
+
+    config = config.model_copy(update={"labels": config.labels.model_copy(
+        update={"enabled": True})})
+    lab = config.labels
+    join = LabelJoin(LabelStore(store), parse_duration(lab.ttl))
+    try:
+        join.load(path, LabelReader(lab.fields, config.input.floor,
+                                    config.input.max_message_bytes))
+    except OSError as exc:
+        join.store.close()
+        raise ConfigError(f"--labels {path}: cannot read it: {exc.strerror}") from exc
+    return config, join
+
+
 def add_parser(sub: Any) -> None:
     r = sub.add_parser("replay", help="run the engine over a JSON-lines file or stdin (backtest)")
     r.add_argument("--input", required=True, help="JSON-lines file, or - for stdin")
     r.add_argument("--config")
     r.add_argument("--reference", help="reference profile (reference build) or JSON-lines events")
     r.add_argument("--window", help="window: a duration (15m) or an event count (5000)")
+    r.add_argument("--labels", help="JSON-lines labels {event_id, label, timestamp} joined to "
+                   "the predictions by event id (docs/labels.md); turns the labels layer on")
+    r.add_argument("--labels-store", help="the labels' SQLite store (default: a temporary "
+                   "file, removed at the end)")
     r.add_argument("--incidents-out", help="incident CloudEvents (JSON lines), written as well "
                    "as the console's incident lines; detection events of an earlier run are "
                    "replaced, recorded actions (incident ack|note|close) kept")

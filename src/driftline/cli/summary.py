@@ -20,4 +20,5 @@ def summarize(engine: Engine, elapsed: float) -> dict[str, Any]:
         "config_hash": engine.config_hash,
         "elapsed_seconds": round(elapsed, 3),
         "events_per_second": round(t.read / elapsed, 1) if elapsed > 0 else None,
+        **({"labels": engine.labels.summary()} if engine.labels is not None else {}),
     }

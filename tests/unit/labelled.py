@@ -1,0 +1,87 @@
+"""Labelled synthetic streams for the labels layer's tests: predictions and their labels.
+
+Not a test module: imported by the tests beside it (``from labelled import ...``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+
+T0 = 1_770_962_400.0  # 2026-02-13T06:00:00Z
+REGIONS = ("north", "south", "east", "west")
+DECISIONS = ("prioritize", "standard")
+
+
+@dataclass
+class Labelled:
+    """Prediction events and label lines, with the raw values a test checks metrics against."""
+
+    events: list[bytes]
+    labels: list[bytes]
+    region: list[str]
+    decision: list[str]
+    truth: list[str]
+    prediction: list[float]
+    times: list[float]
+
+
+def classification(windows: int, per_window: int, *, seed: int = 0, size: float = 60.0,
+                   wrong: float = 0.1, drift_from: int | None = None, drift_region: str = "south",
+                   drift_wrong: float = 0.5, delay: float = 600.0, inline: bool = False,
+                   prefix: str = "e", start: float = T0) -> Labelled:
+    """Events whose features and decisions have one distribution throughout; each label is
+    the decision, flipped with probability ``wrong`` — ``drift_wrong`` in ``drift_region``
+    from window ``drift_from`` on (a label-only change). Labels come ``delay`` s (mean,
+    exponential) after their prediction, in a labels file or inline."""
+    rng = np.random.default_rng(seed)
+    n = windows * per_window
+    times = [start + (i + 0.5) * size / per_window for i in range(n)]
+    out = Labelled([], [], [], [], [], [], times)
+    for i, t in enumerate(times):
+        region = REGIONS[int(rng.integers(len(REGIONS)))]
+        x = float(rng.normal())
+        p = float(1 / (1 + np.exp(-x)))
+        decision = DECISIONS[0] if p >= 0.5 else DECISIONS[1]
+        flip = drift_wrong if drift_from is not None and i // per_window >= drift_from \
+            and region == drift_region else wrong
+        truth = DECISIONS[1 - DECISIONS.index(decision)] if rng.random() < flip else decision
+        body = {"event_id": f"{prefix}{i}", "model_id": "m", "timestamp": t, "features": {"x": x},
+                "prediction": p, "decision": decision, "segments": {"region": region}}
+        if inline:
+            body["label"] = truth
+        else:
+            out.labels.append(orjson.dumps({"event_id": f"{prefix}{i}", "label": truth,
+                                            "timestamp": t + float(rng.exponential(delay))}))
+        out.events.append(orjson.dumps(body))
+        out.region.append(region)
+        out.decision.append(decision)
+        out.truth.append(truth)
+        out.prediction.append(p)
+    return out
+
+
+def regression(windows: int, per_window: int, *, seed: int = 0, size: float = 60.0,
+               noise: float = 1.0, drift_from: int | None = None, drift_noise: float = 2.0,
+               ) -> Labelled:
+    """Events whose prediction is the label plus N(0, ``noise``) — ``drift_noise`` from
+    window ``drift_from`` on; numeric labels in a labels file, 10 s after the prediction."""
+    rng = np.random.default_rng(seed)
+    n = windows * per_window
+    times = [T0 + (i + 0.5) * size / per_window for i in range(n)]
+    out = Labelled([], [], [], [], [], [], times)
+    for i, t in enumerate(times):
+        region = REGIONS[int(rng.integers(len(REGIONS)))]
+        y = float(rng.normal(10, 3))
+        sd = drift_noise if drift_from is not None and i // per_window >= drift_from else noise
+        p = y + float(rng.normal(0, sd))
+        out.events.append(orjson.dumps({"event_id": f"e{i}", "model_id": "m", "timestamp": t,
+                                        "features": {"x": float(rng.normal())}, "prediction": p,
+                                        "segments": {"region": region}}))
+        out.labels.append(orjson.dumps({"event_id": f"e{i}", "label": y, "timestamp": t + 10}))
+        out.region.append(region)
+        out.truth.append(str(y))
+        out.prediction.append(p)
+    return out

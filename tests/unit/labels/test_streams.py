@@ -1,0 +1,131 @@
+"""The labels layer end to end through the engine: a label-only change is caught by the
+performance monitors alone, a clean labelled stream raises nothing, labels that stop coming
+blind the performance monitors (a coverage incident), labels that never join are said."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from labelled import Labelled, classification, regression
+
+from driftline.config import Config, LabelFieldNames
+from driftline.engine import Engine
+from driftline.labels.join import LabelJoin
+from driftline.labels.lines import LabelReader
+from driftline.labels.store import LabelStore
+
+PERFORMANCE = ("error-rate", "precision", "recall", "gradual-error", "mae", "rmse",
+               "gradual-abs-error")
+REF_START = 1_770_962_400.0 - 86_400  # the reference: the day before
+
+
+def run(stream: Labelled, reference: Labelled, tmp_path: Path, *, labels: list[bytes] | None = None,
+        fields: LabelFieldNames | None = None) -> tuple[list[dict[str, Any]], list[str], Engine]:
+    # 1500 events a minute: a region's positives per window are ~190, so the per-segment
+    # tests need min_samples below the default 200 (else: insufficient, as coverage says)
+    config = Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
+                                    "detection": {"min_samples": 100}})
+    path = tmp_path / "labels.jsonl"
+    path.write_bytes(b"\n".join(reference.labels + (stream.labels if labels is None else labels))
+                     + b"\n")
+    join = LabelJoin(LabelStore(tmp_path / "s.sqlite"), 7 * 86_400)
+    join.load(path, LabelReader(fields or LabelFieldNames(), config.input.floor, 65536))
+    engine = Engine(config, reference_events=reference.events, labels=join)
+    events, notices = [], []
+    for i in range(0, len(stream.events), 2500):
+        out = engine.process(stream.events[i:i + 2500])
+        events += out.incidents
+        notices += out.notices
+    out = engine.finish()
+    return events + out.incidents, notices + out.notices, engine
+
+
+def opened(events: list[dict[str, Any]]) -> set[tuple[str, str | None]]:
+    return {(e["data"]["monitor"], (e["data"].get("segment") or {}).get("region"))
+            for e in events if e["type"].endswith(".opened")}
+
+
+def is_performance(monitor: str) -> bool:
+    return monitor.startswith(PERFORMANCE) or monitor.startswith(
+        ("error-rate-by-", "equal-opportunity-by-", "mae-by-"))
+
+
+def test_a_label_only_change_opens_only_performance_incidents(tmp_path: Path) -> None:
+    """Features and decisions unchanged, the south's decisions turn wrong: the performance
+    monitors see it (the south's error rate, its equal opportunity), nothing else opens."""
+    ref = classification(1, 16_000, seed=1, size=3600, prefix="r", start=REF_START)
+    stream = classification(10, 1500, seed=2, drift_from=5)
+    events, _, engine = run(stream, ref, tmp_path)
+    got = opened(events)
+    assert ("error-rate-by-region", "south") in got
+    assert all(is_performance(m) for m, _ in got), got
+    assert engine.labels is not None and engine.labels.counts["joined"] == 15_000
+
+
+def test_a_clean_labelled_stream_raises_nothing(tmp_path: Path) -> None:
+    """Same error rate everywhere as in the reference: no incident at all (no false alarm)."""
+    ref = classification(1, 16_000, seed=3, size=3600, prefix="r", start=REF_START)
+    events, notices, engine = run(classification(10, 1500, seed=4), ref, tmp_path)
+    assert opened(events) == set()
+    assert notices == []
+    cov = engine.detection.coverage.summary()["monitors"]
+    assert cov["error-rate"]["evaluated"] == 10 and cov["error-rate"]["insufficient"] == 0
+
+
+def blind(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The monitors of the first coverage incident opened, with their outcomes."""
+    first = next(e for e in events if e["type"].endswith(".opened")
+                 and e["data"]["monitor"] == "coverage")
+    monitors: dict[str, Any] = first["data"]["evidence"]["details"]["monitors"]
+    return monitors
+
+
+def test_labels_that_thin_out_make_the_performance_monitors_insufficient(tmp_path: Path,
+                                                                         ) -> None:
+    """After four windows one label in 20 comes: the performance monitors are insufficient
+    (too few labelled events), a coverage incident names them; the rest go on evaluating."""
+    ref = classification(1, 16_000, seed=5, size=3600, prefix="r", start=REF_START)
+    stream = classification(10, 1500, seed=6)
+    labels = stream.labels[:4 * 1500] + stream.labels[4 * 1500::20]
+    events, _, engine = run(stream, ref, tmp_path, labels=labels)
+    cov = engine.detection.coverage.summary()["monitors"]
+    assert cov["error-rate"]["insufficient"] == 6 and cov["error-rate"]["evaluated"] == 4
+    assert cov["psi-x"]["evaluated"] == 10
+    outcomes = blind(events)
+    assert outcomes["error-rate"]["outcome"] == "insufficient"
+    assert not any(m.startswith(("psi-", "ks-", "chi2-")) for m in outcomes)
+
+
+def test_labels_that_stop_coming_blind_the_performance_monitors(tmp_path: Path) -> None:
+    """No label at all after four windows: the performance signal is absent (no_events),
+    and a coverage incident names the performance monitors."""
+    ref = classification(1, 16_000, seed=5, size=3600, prefix="r", start=REF_START)
+    stream = classification(10, 1500, seed=6)
+    events, _, engine = run(stream, ref, tmp_path, labels=stream.labels[:4 * 1500])
+    cov = engine.detection.coverage.summary()["monitors"]
+    assert cov["error-rate"]["no_events"] == 6
+    assert {"error-rate", "recall", "precision"} <= set(blind(events))
+
+
+def test_labels_that_never_join_are_said_loudly(tmp_path: Path) -> None:
+    """The labels' id field named wrong: a warning, and the performance monitors blind."""
+    ref = classification(1, 16_000, seed=7, size=3600, prefix="r", start=REF_START)
+    events, notices, engine = run(classification(6, 1500, seed=8), ref, tmp_path,
+                                  fields=LabelFieldNames(event_id="id"))
+    assert any("none joined" in n for n in notices), notices
+    assert engine.labels is not None and engine.labels.summary()["labelled"] == 0
+    assert any(e["data"]["monitor"] == "coverage" for e in events
+               if e["type"].endswith(".opened"))
+
+
+def test_a_regression_streams_growing_error_opens_mae_and_rmse(tmp_path: Path) -> None:
+    """Numeric labels: regression; the prediction noise doubles, MAE and RMSE open."""
+    ref = regression(1, 12_000, seed=9, size=3600)
+    ref.events = [e.replace(b'"event_id":"e', b'"event_id":"r') for e in ref.events]
+    ref.labels = [lab.replace(b'"event_id":"e', b'"event_id":"r') for lab in ref.labels]
+    events, _, engine = run(regression(8, 1500, seed=10, drift_from=4), ref, tmp_path)
+    got = {m for m, _ in opened(events)}
+    assert {"mae", "rmse"} <= got, got
+    assert all(is_performance(m) for m in got), got
+    assert engine.decoder is not None and engine.decoder.task == "regression"
