@@ -119,3 +119,12 @@ class _NoMetrics:
     def count_labels(self, counts: object, join: object) -> None:
         pass
 
+
+
+def test_a_giant_line_in_the_labels_file_is_oversize_and_the_rest_still_joins(tmp_path: Path,
+                                                                               ) -> None:
+    """A 5 MB label line is cut while read (bounded memory), counted, and skipped."""
+    giant = b'{"event_id": "e0", "label": "' + b"x" * 5_000_000 + b'", "timestamp": 1}'
+    join, d, batch = joined([giant, label(1, "a", T)], [event(0), event(1)], tmp_path)
+    assert join.invalid == {"oversize": 1}
+    assert texts(d, batch) == [None, "a"]

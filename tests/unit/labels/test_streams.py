@@ -71,6 +71,10 @@ def test_a_clean_labelled_stream_raises_nothing(tmp_path: Path) -> None:
     assert notices == []
     cov = engine.detection.coverage.summary()["monitors"]
     assert cov["error-rate"]["evaluated"] == 10 and cov["error-rate"]["insufficient"] == 0
+    sample = engine.metrics.registry.get_sample_value
+    assert sample("driftline_labels_total", {"outcome": "joined"}) == 15_000
+    assert sample("driftline_labelled_ratio") == 1.0
+    assert sample("driftline_label_delay_seconds", {"quantile": "p50"}) is not None
 
 
 def blind(events: list[dict[str, Any]]) -> dict[str, Any]:
