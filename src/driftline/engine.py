@@ -381,6 +381,6 @@ class Engine:
                 self.windowing.observe(final)
                 self._close(out)
         if self.labels is not None:
-            out.notices += self.labels.finish(self.metrics)
+            out.notices += self.labels.finish(self.metrics, self.decoder)
         account(self.totals, self.metrics, out, t0)
         return out

@@ -102,5 +102,7 @@ class SegmentRate(CountDetector):
                          "z": float(z[i]),
                          "reference_scope": "segment" if own[i] else "overall"})
 
+        # no reference trial at all (a performance signal whose reference had no label):
+        # nothing to test against, not a clean evaluation
         return SegmentTable(self.name, self.statistic, names, diff, p, n_ref, n_cur,
-                            np.ones(diff.size, bool), build, index=index)
+                            n_ref > 0, build, index=index)

@@ -101,13 +101,17 @@ class LabelJoin:
             metrics.count_labels(counts, self)
         return batch
 
-    def finish(self, metrics: Metrics) -> list[str]:
+    def finish(self, metrics: Metrics, decoder: Decoder | None = None) -> list[str]:
         """The input has ended: labels no prediction asked for are orphans; returns what a
         person must be told."""
         self.counts["orphan"] = self.store.unmatched()
         self.counts["corrupt"] = self.store.corrupt
         metrics.count_labels({k: self.counts[k] for k in ("orphan", "corrupt")}, self)
-        return self.warnings()
+        unreferenced = [] if decoder is None or decoder.task is not None else [
+            "no reference event has a label: the performance monitors have no reference "
+            "performance to compare with (label the reference events, inline or in the "
+            "labels file)"]
+        return self.warnings() + unreferenced
 
     def delay_quantiles(self) -> dict[str, float | None]:
         """Label delay quantiles of the joined labels (histogram upper edges, seconds)."""

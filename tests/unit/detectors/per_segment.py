@@ -27,6 +27,8 @@ def segment_rate(current: CountTable, reference: CountTable, ctx: EvalContext) -
         scope = "segment"
         if n_ref < ctx.min_reference:
             n_ref, s_ref, scope = n_all, s_all, "overall"
+        if n_ref == 0:
+            continue  # no reference trial at all: nothing to test against, no evaluation
         n_cur, s_cur = trials_successes(current, code)
         z, p = two_proportion_z(s_ref, n_ref, s_cur, n_cur)
         r_ref = s_ref / n_ref if n_ref else float("nan")

@@ -133,3 +133,18 @@ def test_a_regression_streams_growing_error_opens_mae_and_rmse(tmp_path: Path) -
     assert {"mae", "rmse"} <= got, got
     assert all(is_performance(m) for m in got), got
     assert engine.decoder is not None and engine.decoder.task == "regression"
+
+
+def test_a_reference_without_labels_is_said_and_never_counts_as_evaluated(tmp_path: Path,
+                                                                          ) -> None:
+    """The stream's labels join but the reference's are missing: a warning, and the error
+    rate is untestable (nothing to compare with), never a clean evaluation."""
+    ref = classification(1, 16_000, seed=11, size=3600, prefix="r", start=REF_START)
+    stream = classification(5, 1500, seed=12)
+    ref.labels = []
+    events, notices, engine = run(stream, ref, tmp_path)
+    assert any("no reference event has a label" in n for n in notices), notices
+    cov = engine.detection.coverage.summary()["monitors"]
+    assert cov["error-rate"]["evaluated"] == 0 and cov["error-rate"]["untestable"] == 5
+    assert cov["error-rate-by-region"]["evaluated"] == 0
+    assert any(e["data"]["monitor"] == "coverage" for e in events)
