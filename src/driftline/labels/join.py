@@ -91,8 +91,9 @@ class LabelJoin:
 
     @classmethod
     def inline(cls, cfg: LabelsConfig) -> LabelJoin | None:
-        """The join of a run without a labels file: inline labels only (None: layer off)."""
-        return cls(LabelStore(), parse_duration(cfg.ttl)) if cfg.enabled else None
+        """The join of a run without a labels file: inline labels only (None: layer off).
+        Its store stays empty, so it is SQLite's in-memory one: no file to clean up."""
+        return cls(LabelStore(":memory:"), parse_duration(cfg.ttl)) if cfg.enabled else None
 
     def absorb(self, batch: Batch, decoder: Decoder, metrics: Metrics) -> Batch:
         """``join`` on the hot path: the batch's counts to metrics, once."""
