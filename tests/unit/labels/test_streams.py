@@ -148,3 +148,17 @@ def test_a_reference_without_labels_is_said_and_never_counts_as_evaluated(tmp_pa
     assert cov["error-rate"]["evaluated"] == 0 and cov["error-rate"]["untestable"] == 5
     assert cov["error-rate-by-region"]["evaluated"] == 0
     assert any(e["data"]["monitor"] == "coverage" for e in events)
+
+
+def test_inline_labels_alone_feed_the_performance_monitors(tmp_path: Path) -> None:
+    """labels.enabled and labels in the events (reference ones too), no labels file: the
+    label-only change is caught the same way."""
+    config = Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
+                                    "detection": {"min_samples": 100}})
+    ref = classification(1, 16_000, seed=13, size=3600, prefix="r", start=REF_START, inline=True)
+    stream = classification(8, 1500, seed=14, drift_from=4, inline=True)
+    engine = Engine(config, reference_events=ref.events)
+    events = engine.process(stream.events).incidents + engine.finish().incidents
+    assert ("error-rate-by-region", "south") in opened(events)
+    assert all(is_performance(m) for m, _ in opened(events))
+    assert engine.labels is not None and engine.labels.counts["inline"] == 12_000
