@@ -230,10 +230,10 @@ class Engine:
             self.metrics.overflow.labels("cardinality_overflow").inc(n)
         out.dead_letters += dead
         out.models |= model_names(batch.model, self.decoder.models.names)
-        if self.labels is not None:
-            batch = self.labels.absorb(batch, self.decoder, self.metrics)
         if self.time.clock is None and len(batch):
             self._make_windows(batch)
+        if self.labels is not None:
+            batch = self.labels.absorb(batch, self.decoder, self.metrics, self.spec)
         if len(batch):
             self._absorb(batch, messages, out)
 

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from driftline.config import LabelsConfig, parse_duration
+from driftline.config import LabelsConfig, WindowSpec, parse_duration
 from driftline.decode import Batch, Decoder
 from driftline.io.files import read_batches
 from driftline.labels.lines import LabelReader
 from driftline.labels.store import LabelStore
+from driftline.timestamps import iso
 
 if TYPE_CHECKING:
     from driftline.metrics import Metrics
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 OUTCOMES = ("joined", "inline", "late", "unlabelled", "orphan", "invalid", "duplicate",
             "corrupt")
 QUANTILES = (0.5, 0.9, 0.99)
+WINDOWS_KEPT = 500  # per-window label shares kept (and shown in the summary): the latest
 #: label delay histogram edges, seconds: 1 s to ~1 year, 4 per decade (quantiles to ~±30%)
 DELAY_EDGES = np.concatenate([[0.0], np.logspace(0, 7.5, 31)])
 
@@ -49,6 +51,9 @@ class LabelJoin:
         self.invalid: Counter[str] = Counter()
         self.delays = np.zeros(DELAY_EDGES.size, np.int64)  # last bin: beyond the last edge
         self.files = 0
+        #: time windows (start → [predictions, labelled]), the latest WINDOWS_KEPT of them
+        self.windows: dict[float, list[int]] = {}
+        self.window_size: float | None = None
 
     def load(self, path: str | Path, reader: LabelReader, batch_size: int = 10_000) -> None:
         """Every label of a labels file into the store (bounded memory: a batch at a time)."""
@@ -87,6 +92,8 @@ class LabelJoin:
                           "unlabelled": int((~inline & ~on_time).sum())})
         if tally:
             self.counts += counts
+            if self.window_size is not None:
+                self._per_window(batch.timestamp, inline | on_time)
         return dataclasses.replace(batch, label=label, label_value=value), counts
 
     @classmethod
@@ -95,8 +102,11 @@ class LabelJoin:
         Its store stays empty, so it is SQLite's in-memory one: no file to clean up."""
         return cls(LabelStore(":memory:"), parse_duration(cfg.ttl)) if cfg.enabled else None
 
-    def absorb(self, batch: Batch, decoder: Decoder, metrics: Metrics) -> Batch:
-        """``join`` on the hot path: the batch's counts to metrics, once."""
+    def absorb(self, batch: Batch, decoder: Decoder, metrics: Metrics,
+               spec: WindowSpec | None = None) -> Batch:
+        """``join`` on the hot path: the batch's counts to metrics, once; with time windows
+        (``spec``), the share labelled per window too."""
+        self.window_size = spec.size if spec is not None and spec.kind == "time" else None
         batch, counts = self.join(batch, decoder)
         if counts:
             metrics.count_labels(counts, self)
@@ -126,6 +136,26 @@ class LabelJoin:
             out[f"p{round(q * 100)}"] = float(DELAY_EDGES[min(i + 1, DELAY_EDGES.size - 1)])
         return out
 
+    def _per_window(self, times: np.ndarray, labelled: np.ndarray) -> None:
+        """Predictions and labelled ones per window (windows aligned on multiples of the
+        size, as the engine's; with hopping windows, every size/hop-th window)."""
+        assert self.window_size is not None
+        starts, at = np.unique(np.floor(times / self.window_size) * self.window_size,
+                               return_inverse=True)
+        n, k = np.bincount(at), np.bincount(at, weights=labelled)
+        for start, total, hit in zip(starts.tolist(), n.tolist(), k.tolist(), strict=True):
+            cell = self.windows.setdefault(start, [0, 0])
+            cell[0] += total
+            cell[1] += int(hit)
+        while len(self.windows) > WINDOWS_KEPT:
+            del self.windows[min(self.windows)]
+
+    def by_window(self) -> list[dict[str, Any]]:
+        """The share labelled per time window (the latest ``WINDOWS_KEPT``), oldest first."""
+        return [{"start": iso(start), "predictions": n, "labelled": k,
+                 "labelled_share": round(k / n, 6)}
+                for start, (n, k) in sorted(self.windows.items())]
+
     def labelled_share(self) -> float | None:
         """Share of the predictions so far that have a label that counts."""
         c = self.counts
@@ -142,7 +172,7 @@ class LabelJoin:
                 **{k: c[k] for k in OUTCOMES if k not in ("unlabelled",)},
                 "unlabelled": c["unlabelled"], "invalid_by_reason": dict(self.invalid),
                 "stored": len(self.store), "ttl_seconds": self.ttl,
-                "delay_seconds": self.delay_quantiles()}
+                "delay_seconds": self.delay_quantiles(), "by_window": self.by_window()}
 
     def warnings(self) -> list[str]:
         """What a person must hear: labels given, none joined (a wrong field name, ids that

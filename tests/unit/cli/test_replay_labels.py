@@ -43,6 +43,8 @@ def test_replay_joins_the_labels_and_summarises_them(tmp_path: Path) -> None:
     assert labels["labelled_share"] == round(labels["joined"] / 6000, 6)
     assert labels["orphan"] == 0 and labels["stored"] == 14_000 and labels["ttl_seconds"] == 3600
     assert set(labels["delay_seconds"]) == {"p50", "p90", "p99"}
+    assert [w["start"][11:16] for w in labels["by_window"]] == ["06:00", "06:01", "06:02", "06:03"]
+    assert sum(w["labelled"] for w in labels["by_window"]) == labels["joined"]
     assert s["coverage"]["monitors"]["error-rate"]["evaluated"] == 4
 
 

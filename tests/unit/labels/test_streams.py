@@ -96,6 +96,9 @@ def test_labels_that_thin_out_make_the_performance_monitors_insufficient(tmp_pat
     cov = engine.detection.coverage.summary()["monitors"]
     assert cov["error-rate"]["insufficient"] == 6 and cov["error-rate"]["evaluated"] == 4
     assert cov["psi-x"]["evaluated"] == 10
+    assert engine.labels is not None
+    shares = [w["labelled_share"] for w in engine.labels.by_window()]
+    assert shares[:4] == [1.0] * 4 and all(s == round(75 / 1500, 6) for s in shares[4:])
     outcomes = blind(events)
     assert outcomes["error-rate"]["outcome"] == "insufficient"
     assert not any(m.startswith(("psi-", "ks-", "chi2-")) for m in outcomes)
