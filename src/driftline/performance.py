@@ -25,6 +25,9 @@ from driftline.decode import Batch, Decoder
 from driftline.detectors.sketches import FloatArray, IntArray
 
 BINARY = ("error", "precision", "recall")
+#: what 0 and 1 of each binary signal are, for a person (explain's bars)
+OUTCOME_NAMES = {"error": ("right", "wrong"), "precision": ("false positive", "true positive"),
+                 "recall": ("false negative", "true positive")}
 NUMERIC = ("abs_error", "squared_error")
 #: the positive class when the config names none and the labels hold one of these
 DEFAULT_POSITIVE = ("true", "1")

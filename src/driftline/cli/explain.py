@@ -36,13 +36,26 @@ def stream_of(args: argparse.Namespace) -> Any:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    config = config_of(args)
+    if not args.labels:
+        return explain_with(args, config, None)
+    from driftline.cli.replay import load_labels
+
+    config, labels = load_labels(config, args.labels, None)
+    try:
+        return explain_with(args, config, labels)
+    finally:
+        labels.store.close()  # its temporary file
+
+
+def explain_with(args: argparse.Namespace, config: Any, labels: Any) -> int:
+    """``cmd_explain`` once the config (and the labels, if given) are loaded."""
     from driftline import __version__
     from driftline.investigate import explain, recompute, report, wiring
     from driftline.investigate.history import HistoryError, find
     from driftline.investigate.models import Inputs
     from driftline.investigate.sources import EventsGone
 
-    config = config_of(args)
     stream = stream_of(args)
     history = find(stream.histories(config), args.incident_id, stream.where)
     if not history.known:
@@ -61,10 +74,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     monitor = next((m.model_dump(mode="json") for m in config.monitors
                     if m.name == data["monitor"]), None)
     try:
-        rebuilt = wiring.reference_for(source, data, args.reference)
+        rebuilt = wiring.reference_for(source, data, args.reference, labels)
         inputs = inputs.model_copy(update={"reference_used": rebuilt.reference.id,
                                            "reference_how": rebuilt.how})
-        setup = recompute.Setup.of(config, rebuilt.reference)
+        setup = recompute.Setup.of(config, rebuilt.reference, labels)
         monitor = setup.monitor(data["monitor"]).cfg.model_dump(mode="json")
         ctx = explain.Context(setup, source.reader(), source.origin, inputs, args.context,
                               rebuilt.cut)
@@ -113,6 +126,8 @@ def add_parser(sub: Any) -> None:
     e.add_argument("--input-topic", metavar="TOPIC", help="the input topic (default: the cited one)")
     e.add_argument("--reference", metavar="FILE", help="the reference profile or events the run "
                    "used (default: the warm-up, rebuilt from the start of the input)")
+    e.add_argument("--labels", metavar="FILE", help="the labels file the run joined "
+                   "(replay --labels): needed to recompute a performance incident")
     e.add_argument("--out", required=True, metavar="DIR")
     e.add_argument("--context", type=int, default=2, metavar="N",
                    help="windows shown before and after the incident (default 2)")

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from driftline.config import Config
 from driftline.engine import Engine
 from driftline.errors import ReferenceError_
 from driftline.investigate.sources import Events
 from driftline.reference import Reference, load_reference
+
+if TYPE_CHECKING:
+    from driftline.labels.join import LabelJoin
 
 
 @dataclass(frozen=True)
@@ -35,22 +38,24 @@ class Rebuilt:
     read: tuple[int, int] | None = None
 
 
-def from_file(config: Config, path: str) -> Rebuilt:
-    """A profile, or reference events fitted the way ``replay --reference`` fits them."""
+def from_file(config: Config, path: str, labels: LabelJoin | None = None) -> Rebuilt:
+    """A profile, or reference events fitted the way ``replay --reference`` fits them (their
+    labels joined as the run joined them)."""
     reference, events = load_reference(path, config.input.max_message_bytes)
     if reference is not None:
         return Rebuilt(reference, f"profile {path}")
     assert events is not None
-    engine = Engine(config, reference_events=events)
+    engine = Engine(config, reference_events=events, labels=labels)
     engine.prepare(events)
     assert engine.reference is not None
     return Rebuilt(engine.reference, f"reference events {path} ({len(events)} lines)")
 
 
 def from_warmup(config: Config, window: str | int | None, batches: Iterable[Events],
-                origin: Mapping[str, Any], where: str) -> Rebuilt:
+                origin: Mapping[str, Any], where: str, labels: LabelJoin | None = None,
+                ) -> Rebuilt:
     """Replay the beginning of the stream until the engine's warm-up has fitted its reference."""
-    engine = Engine(config, window=window, origin=origin)
+    engine = Engine(config, window=window, origin=origin, labels=labels)
     first: int | None = None
     last = 0
     for chunk in batches:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,6 +41,9 @@ from driftline.windows import ClosedWindow, Pane, Windows
 from driftline.windows.clock import Clock
 from driftline.windows.groups import make_group
 
+if TYPE_CHECKING:
+    from driftline.labels.join import LabelJoin
+
 
 @dataclass(frozen=True)
 class Setup:
@@ -52,21 +55,27 @@ class Setup:
     decoder: Decoder
     monitors: list[Monitor]
     config_hash: str
+    #: the labels the run joined (``--labels``; inline labels: an empty store)
+    labels: LabelJoin | None = None
 
     @classmethod
-    def of(cls, config: Config, reference: Reference) -> Setup:
-        engine = Engine(config, reference=reference)
+    def of(cls, config: Config, reference: Reference, labels: LabelJoin | None = None) -> Setup:
+        engine = Engine(config, reference=reference, labels=labels)
         engine.prepare([])
         assert engine.decoder is not None
-        return cls(config, reference, engine.decoder, engine.monitors, engine.config_hash)
+        return cls(config, reference, engine.decoder, engine.monitors, engine.config_hash,
+                   engine.labels)
 
     def monitor(self, name: str) -> Monitor:
         for m in self.monitors:
             if m.name == name:
                 return m
+        labels = "" if self.decoder.schema.labels else (
+            "; a performance monitor (error rate, precision, recall, MAE …) needs the labels "
+            "the run joined (--labels FILE, or labels.enabled for inline labels)")
         raise ConfigError(f"monitor {name!r} is not one of this config's monitors "
                           f"({', '.join(m.name for m in self.monitors[:8])}…): pass the config "
-                          "the incident was raised with (--config)")
+                          f"the incident was raised with (--config){labels}")
 
     def group(self, m: Monitor) -> list[Monitor]:
         """The monitors judged together with ``m``: those of its window group."""
@@ -126,6 +135,8 @@ def decode(setup: Setup, events: Events, shape: Shape,
     """Decode ``events`` with the engine's decoder; keys are event times, or for count windows
     event indices counted from ``anchor`` (a position whose event has a known index)."""
     batch, _ = setup.decoder.decode(events.messages, events.positions, events.partitions)
+    if setup.labels is not None:  # the labels that counted in the run, by the same rule
+        batch, _ = setup.labels.join(batch, setup.decoder, tally=False)
     if shape.kind == "count":
         assert anchor is not None, "count windows need an anchor"
         at = int(np.searchsorted(batch.positions, anchor[0]))

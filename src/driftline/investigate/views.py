@@ -17,6 +17,7 @@ from driftline.incidents import Finding
 from driftline.investigate.models import Bar, SegmentRow
 from driftline.investigate.recompute import Setup, WindowResult
 from driftline.monitors import Monitor, category_names
+from driftline.performance import OUTCOME_NAMES
 
 Z95 = 1.959964
 
@@ -128,14 +129,14 @@ def _marked_bins(f: Finding | None, lows: np.ndarray, highs: np.ndarray, rs: np.
 
 
 def _table_bars(ref: CountTable, cur: CountTable, code: int | None, labels: Sequence[str],
-                f: Finding | None, value: str | None) -> list[Bar]:
+                f: Finding | None, outcomes: tuple[str, str] | None) -> list[Bar]:
     width = max(ref.counts.shape[1], cur.counts.shape[1], len(labels))
     r, c = ref.row(code, width), cur.row(code, width)
     rs, cs = r / max(r.sum(), 1), c / max(c.sum(), 1)
     named = {str(t.get("category")) for t in (f.evaluation.top_contributors if f else ())}
     names = list(labels) + [f"code {i}" for i in range(len(labels), width)]
-    if value is not None:  # a 0/1 outcome: the monitored decision value is what moved
-        names, named = [f"not {value}", value], {value}
+    if outcomes is not None:  # a 0/1 outcome: its 1 (the decision value, an error) moved
+        names, named = list(outcomes), {outcomes[1]}
     return [Bar(label=names[i], reference_share=float(rs[i]), current_share=float(cs[i]),
                 contributing=names[i] in named) for i in range(width) if r[i] or c[i]]
 
@@ -164,10 +165,19 @@ def distribution(setup: Setup, m: Monitor, model: str, win: WindowResult,
         if m.kind == "volume":
             names = setup.decoder.segment_values[m.cfg.segment_by or ""].names
             return _volume_bars(ref, cur, names, segment)
-        value = m.cfg.signal.split("=", 1)[1] if m.kind == "binary" else None
-        labels = category_names(m.cfg.signal, setup.decoder) if value is None else ()
-        return _table_bars(ref, cur, code, labels, f, value)
+        outcomes = _outcomes(m.cfg.signal) if m.kind == "binary" else None
+        labels = category_names(m.cfg.signal, setup.decoder) if outcomes is None else ()
+        return _table_bars(ref, cur, code, labels, f, outcomes)
     return []
+
+
+def _outcomes(signal: str) -> tuple[str, str]:
+    """The names of a binary signal's 0 and 1: ``decision=X`` → not X, X; a performance
+    signal's (``error``: right, wrong)."""
+    if signal in OUTCOME_NAMES:
+        return OUTCOME_NAMES[signal]
+    value = signal.split("=", 1)[1]
+    return f"not {value}", value
 
 
 def _volume_bars(ref: CountTable, cur: CountTable, names: Sequence[str],

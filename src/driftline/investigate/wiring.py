@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from driftline.config import Config, duration_text
 from driftline.errors import SourceError, UsageError
@@ -18,6 +18,9 @@ from driftline.investigate import rebuild, sources, streams
 from driftline.investigate.explain import Reader
 from driftline.investigate.history import IncidentHistory, fold, window_end, window_start
 from driftline.io.files import file_origin, read_batches
+
+if TYPE_CHECKING:
+    from driftline.labels.join import LabelJoin
 
 
 @dataclass(frozen=True)
@@ -128,13 +131,14 @@ def window_arg(config: Config, data: dict[str, Any]) -> str | int | None:
     return int(size) if w.get("kind") == "count" else duration_text(size)
 
 
-def reference_for(source: Source, data: dict[str, Any], path: str | None) -> rebuild.Rebuilt:
+def reference_for(source: Source, data: dict[str, Any], path: str | None,
+                  labels: LabelJoin | None = None) -> rebuild.Rebuilt:
     """``--reference``, else (Kafka) ``reference.path``, else the warm-up rebuilt."""
     path = path or (source.config.reference.path if source.kind == "kafka" else None)
     if path is not None:
-        return rebuild.from_file(source.config, path)
+        return rebuild.from_file(source.config, path, labels)
     rebuilt = rebuild.from_warmup(source.config, window_arg(source.config, data),
-                                  source.beginning(), source.origin, source.name)
+                                  source.beginning(), source.origin, source.name, labels)
     cited = data["evidence"]["reference_id"]
     if rebuilt.reference.id != cited and source.kind == "kafka" and rebuilt.read \
             and rebuilt.read[0] > 0:
