@@ -287,6 +287,10 @@ class MonitorConfig(_Strict):
     window: MonitorWindow | None = Field(
         None, description="This monitor's own window (same kind, time or count, as the global one).")
     thresholds: Thresholds | None = None
+    direction: Literal["above", "below"] | None = Field(
+        None, description="Only one side of a two-sided detector (segment_rate, gradual) is a "
+        "breach: above (an increase: an error rate) or below (a drop: recall, precision). "
+        "Thresholds stay magnitudes.")
     min_samples: int | None = None
     impact: Literal["regulatory", "customer", "business", "internal"] = "internal"
     protected_attribute: bool = False

@@ -106,7 +106,7 @@ class Monitor:
 
     @property
     def direction(self) -> str:
-        return self.detector.direction
+        return self.cfg.direction or self.detector.direction
 
     @property
     def window(self) -> MonitorWindow | None:
@@ -165,11 +165,24 @@ def compile_monitor(cfg: MonitorConfig, schema: Schema, detection: DetectionConf
                           f"key of the events ({list(schema.segments)})")
     warning, critical = (cfg.thresholds.warning, cfg.thresholds.critical) if cfg.thresholds \
         else detector.default_thresholds
+    if cfg.direction is not None:
+        warning, critical = one_side(cfg, detector, warning, critical)
     raw_key = detector.sketch_key()
     key = "/".join(map(str, raw_key)) if isinstance(raw_key, tuple) else str(raw_key)
     slot = slot_name(cfg.signal, cfg.segment_by, key)
     return Monitor(cfg, detector, kind, slot, warning, critical,
                    cfg.min_samples or detection.min_samples)
+
+
+def one_side(cfg: MonitorConfig, detector: Detector, warning: float, critical: float,
+             ) -> tuple[float, float]:
+    """The thresholds of a two-sided detector narrowed to ``cfg.direction``: magnitudes in the
+    config, signed here, so "below" means ``value <= threshold`` as it does everywhere."""
+    if detector.direction != "both":
+        raise ConfigError(f"monitor {cfg.name}: direction {cfg.direction!r}: detector "
+                          f"{cfg.detector} is one-sided already ({detector.direction})")
+    sign = -1.0 if cfg.direction == "below" else 1.0
+    return sign * abs(warning), sign * abs(critical)
 
 
 def compile_monitors(cfgs: Sequence[MonitorConfig], schema: Schema,
@@ -215,15 +228,22 @@ def performance_preset(schema: Schema, task: str | None) -> list[dict[str, Any]]
         return [{"name": "mae", "signal": "abs_error", "detector": "mean_shift"},
                 {"name": "rmse", "signal": "squared_error", "detector": "mean_shift",
                  "params": {"root": True}},
-                {"name": "gradual-abs-error", "signal": "abs_error", "detector": "gradual"},
+                {"name": "gradual-abs-error", "signal": "abs_error", "detector": "gradual",
+                 "direction": "above"},
                 *({"name": f"mae-by-{i}", "signal": "abs_error", "detector": "mean_shift",
                    "segment_by": k} for i, k in zip(keys, schema.segments, strict=True))]
-    return [{"name": "error-rate", "signal": "error", "detector": "segment_rate"},
-            {"name": "precision", "signal": "precision", "detector": "segment_rate"},
-            {"name": "recall", "signal": "recall", "detector": "segment_rate"},
-            {"name": "gradual-error", "signal": "error", "detector": "gradual"},
+    # one-sided: an error rate that falls, a precision or recall that rises, is no incident
+    return [{"name": "error-rate", "signal": "error", "detector": "segment_rate",
+             "direction": "above"},
+            {"name": "precision", "signal": "precision", "detector": "segment_rate",
+             "direction": "below"},
+            {"name": "recall", "signal": "recall", "detector": "segment_rate",
+             "direction": "below"},
+            {"name": "gradual-error", "signal": "error", "detector": "gradual",
+             "direction": "above"},
             *({"name": f"error-rate-by-{i}", "signal": "error", "detector": "segment_rate",
-               "segment_by": k} for i, k in zip(keys, schema.segments, strict=True)),
+               "segment_by": k, "direction": "above"}
+              for i, k in zip(keys, schema.segments, strict=True)),
             # vs_reference: a gap the reference already had is not news, a worsening is
             *({"name": f"equal-opportunity-by-{i}", "signal": "recall",
                "detector": "disparate_impact", "segment_by": k,

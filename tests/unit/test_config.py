@@ -190,3 +190,28 @@ def test_window_specs() -> None:
     assert str(WindowSpec.parse("15m")) == "15m" and str(WindowSpec.parse(5)) == "5 events"
     with pytest.raises(ValueError):
         WindowSpec.parse(0)
+
+
+def test_direction_narrows_a_two_sided_detector_with_signed_thresholds() -> None:
+    """direction: below on a rate difference: a drop of the warning's magnitude breaches, a
+    rise never does; on a one-sided detector it is a config error."""
+    from driftline.config import DetectionConfig, MonitorConfig
+    from driftline.decode import Schema
+    from driftline.errors import ConfigError
+    from driftline.monitors import compile_monitor
+
+    schema = Schema(("x",), (), ("region",))
+    m = compile_monitor(MonitorConfig(name="r", signal="decision=a", detector="segment_rate",
+                                      segment_by="region", direction="below",
+                                      thresholds={"warning": 0.05, "critical": 0.1}),
+                        schema, DetectionConfig())
+    assert (m.direction, m.warning, m.critical) == ("below", -0.05, -0.1)
+    assert [m.level(v) for v in (0.3, 0.0, -0.05, -0.2)] == [0, 0, 1, 2]
+    up = compile_monitor(MonitorConfig(name="u", signal="decision=a", detector="segment_rate",
+                                       segment_by="region", direction="above"),
+                         schema, DetectionConfig())
+    assert up.level(-1.0) == 0 and up.level(1.0) == 2
+    with pytest.raises(ConfigError, match="one-sided already"):
+        compile_monitor(MonitorConfig(name="v", signal="volume", detector="segment_volume",
+                                      segment_by="region", direction="above"),
+                        schema, DetectionConfig())
