@@ -185,3 +185,33 @@ def test_a_model_that_gets_better_opens_no_performance_incident(tmp_path: Path) 
     (tmp_path / "worse").mkdir()
     events, _, _ = run(worse, ref, tmp_path / "worse")
     assert ("error-rate-by-region", "south") in opened(events)
+
+
+def test_inline_labels_survive_a_checkpoint_mid_stream() -> None:
+    """`run` with inline labels restarts from Engine.snapshot(): the task, the positive class
+    and the label vocabulary come back, so the restored engine raises exactly the incidents
+    of one that never stopped."""
+    import orjson
+
+    ref = classification(1, 16_000, seed=1, size=3600, prefix="r", start=REF_START, inline=True)
+    stream = classification(10, 1500, seed=2, drift_from=5, inline=True)
+    config = Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
+                                    "detection": {"min_samples": 100}})
+
+    def engine() -> Engine:
+        return Engine(config, reference_events=ref.events)
+
+    def feed(e: Engine, events: list[bytes]) -> list[dict[str, Any]]:
+        return [ev for i in range(0, len(events), 2500)
+                for ev in e.process(events[i:i + 2500]).incidents]
+
+    whole = engine()
+    expected = feed(whole, stream.events) + whole.finish().incidents
+    first = engine()
+    got = feed(first, stream.events[:7500])
+    restored = engine()
+    restored.restore(orjson.loads(orjson.dumps(first.snapshot())))
+    got += feed(restored, stream.events[7500:]) + restored.finish().incidents
+    assert ("error-rate-by-region", "south") in opened(expected)
+    assert [e["id"] for e in got] == [e["id"] for e in expected]
+    assert [e["data"]["evidence"] for e in got] == [e["data"]["evidence"] for e in expected]
