@@ -13,6 +13,7 @@ import pytest
 import yaml
 from kafka_runs import Background, Runs, TopicFactory, assert_run_equals_replay, produce, read_all
 
+# the labelled streams of the unit tests (tests/unit/labelled.py; the tests are no package)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from labelled import classification
 
