@@ -24,7 +24,11 @@ offsets are committed every ``--commit-interval``, so this is late by up to one 
 ``committed_*`` in the output; for K = 1 also the moment the loop had consumed every event
 (``events_per_second``, the number this script always reported). For K > 1 the first
 message is each instance's own (its exit summary's ``elapsed_seconds`` back from when it
-wrote the summary); the earliest counts. Once caught up the instances exit on
+wrote the summary); the earliest counts. K instances started together usually meet in a
+rebalance (the first to join takes every partition until the others arrive; the broker's
+``group.initial.rebalance.delay.ms`` is 0), so K > 1 also reports ``settled_*``: the rate
+from the first committed-offsets poll after the last "partitions assigned" of any instance
+(their info log) to caught up. Once caught up the instances exit on
 ``--until-idle`` (closing their open windows, as replay's end does) and the incidents on the
 incident topic (read_committed) are compared with replay's by CloudEvent id: ``same`` (in
 both), ``missing`` (replay only), ``extra`` (published only), ``duplicates`` (an id published
@@ -57,6 +61,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -161,6 +166,7 @@ class CaughtUp(threading.Thread):
         self.ends, self.deadline = ends, deadline
         self.at: float | None = None
         self.last: dict[int, int] = {}
+        self.series: list[tuple[float, int]] = []  # (wall clock, events committed)
         self.halt = threading.Event()
 
     def run(self) -> None:
@@ -171,6 +177,7 @@ class CaughtUp(threading.Thread):
                 except Exception:  # a slow answer is retried until the deadline
                     got = []
                 self.last = {tp.partition: tp.offset for tp in got}
+                self.series.append((time.time(), sum(max(0, o) for o in self.last.values())))
                 if self.last == self.ends:
                     self.at = time.time()
                     return
@@ -265,8 +272,7 @@ def committed_rate(n: int, first_wall: float, caught_up: float | None) -> dict[s
 
 
 def run_instances(bootstrap: str, topic: str, ends: dict[int, int], config_path: Path,
-                  instances: int, cpus: list[int], workdir: Path, log_level: str = "warning",
-                  ) -> dict[str, Any]:
+                  instances: int, cpus: list[int], workdir: Path) -> dict[str, Any]:
     """K > 1: K `driftline run` subprocesses in one group, until the group's committed offsets
     reach the ends; then each exits on --until-idle."""
     n = sum(ends.values())
@@ -280,7 +286,7 @@ def run_instances(bootstrap: str, topic: str, ends: dict[int, int], config_path:
     watch = CaughtUp(bootstrap, group, topic, ends, deadline)
     try:
         for k in range(instances):
-            cmd = [sys.executable, "-m", "driftline.cli", "--log-level", log_level, "run",
+            cmd = [sys.executable, "-m", "driftline.cli", "--log-level", "info", "run",
                    "--config", str(config_path), "--bootstrap", bootstrap,
                    "--input-topic", topic, "--incident-topic", t["kafka.incident_topic"],
                    "--dead-letter-topic", t["kafka.dead_letter_topic"],
@@ -318,6 +324,7 @@ def run_instances(bootstrap: str, topic: str, ends: dict[int, int], config_path:
     first = min(firsts)
     out: dict[str, Any] = {"events": sum(s["kafka"]["consumed_this_run"] for s in summaries)}
     out.update(committed_rate(n, first, watch.at))
+    out.update(settled_rate(n, watch, [workdir / f"i{k}.log" for k in range(instances)]))
     out.update({
         "seconds_from_start": round(watch.at - started, 3),
         "per_instance_consumed": [s["kafka"]["consumed_this_run"] for s in summaries],
@@ -325,6 +332,33 @@ def run_instances(bootstrap: str, topic: str, ends: dict[int, int], config_path:
         "commits": sum(s["kafka"]["commits"] for s in summaries),
         "partitions_restored": sum(s["kafka"]["partitions_restored"] for s in summaries)})
     return out
+
+
+def settled_rate(n: int, watch: CaughtUp, logs: list[Path]) -> dict[str, Any]:
+    """The rate once the group has settled: from the first committed-offsets poll after the
+    last "partitions assigned" before caught up (K instances started together usually meet
+    in a rebalance: the first to join takes every partition until the others arrive)."""
+    assert watch.at is not None
+    at = [datetime.fromisoformat(rec["timestamp"].replace("Z", "+00:00")).timestamp()
+          for log in logs for rec in log_records(log) if rec.get("event") == "partitions assigned"]
+    settled = max((t for t in at if t < watch.at), default=None)
+    after = [(t, c) for t, c in watch.series if settled is not None and t > settled]
+    if not after or after[0][0] >= watch.at:
+        return {"settled_events": None, "settled_events_per_second": None}
+    t1, c1 = after[0]
+    return {"settled_events": n - c1, "settled_seconds": round(watch.at - t1, 3),
+            "settled_events_per_second": round((n - c1) / (watch.at - t1), 1),
+            "assignments_before_caught_up": sum(t < watch.at for t in at)}
+
+
+def log_records(path: Path) -> Iterator[dict[str, Any]]:
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict):
+            yield rec
 
 
 # -- (c) replay, and the comparison ---------------------------------------------------------------
@@ -423,7 +457,6 @@ def main(argv: list[str] | None = None) -> int:
                     "with --instances > 1 each instance gets one of them)")
     ap.add_argument("--workdir", help="keep the events, configs, instances' logs and summaries "
                     "here (default: a temp dir, removed)")
-    ap.add_argument("--log-level", default="warning", help="the instances' --log-level")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     configure("warning", json=True)
@@ -456,8 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.instances == 1:
             run = run_in_process(bootstrap, topic, ends, config)
         else:
-            run = run_instances(bootstrap, topic, ends, config, args.instances, cpus, workdir,
-                                args.log_level)
+            run = run_instances(bootstrap, topic, ends, config, args.instances, cpus, workdir)
         published = read_incidents(bootstrap, f"{topic}.incidents")
         (workdir / "published-incidents.jsonl").write_text(
             "".join(json.dumps(ev) + "\n" for ev in published))
@@ -478,6 +510,8 @@ def main(argv: list[str] | None = None) -> int:
         "ratio": round(run["events_per_second"] / bare["events_per_second"], 3)
         if "events_per_second" in run else None,
         "committed_ratio": round(rate / bare["events_per_second"], 3) if rate else None,
+        "settled_ratio": round(run["settled_events_per_second"] / bare["events_per_second"], 3)
+        if run.get("settled_events_per_second") else None,
         "incidents": compare(published, replayed),
     }
     if args.json:
@@ -504,6 +538,11 @@ def print_table(r: dict[str, Any]) -> None:
     if "per_instance_consumed" in run:
         print(f"per instance          {run['per_instance_consumed']} events consumed, "
               f"{run['partitions_restored']} partition(s) restored in a rebalance")
+        settled = run["settled_events_per_second"]
+        if settled is not None:
+            print(f"settled group         {settled:>12,.0f} events/s over the last "
+                  f"{run['settled_events']:,} events (ratio "
+                  f"{settled / bare['events_per_second']:.2f})")
     print(f"incidents             {inc['published']} published, {inc['replay']} in replay: "
           f"{inc['same']} same, {inc['missing']} missing, {inc['extra']} extra, "
           f"{inc['duplicates']} duplicates, {inc['differing']} differing")
