@@ -329,12 +329,18 @@ def _no_positions(ev: dict[str, Any]) -> dict[str, Any]:
     return dict(ev, data={k: v for k, v in ev["data"].items() if k != "source_positions"})
 
 
+class NotReplay(AssertionError):
+    """The published incidents are not replay's: what an expected failure may raise, so that
+    any other failure (the harness, the broker, a run that did not exit 0) stays a failure."""
+
+
 def assert_equals_replay(published: list[dict[str, Any]], expected: list[dict[str, Any]],
                          ignore: frozenset[str] = frozenset()) -> None:
     """The invariant of issue 12: exactly replay's incidents (ids, statistics, counts)."""
     assert expected, "the scenario should produce incidents"
     v = versus_replay(published, expected, ignore)
     summary = {k: len(x) if isinstance(x, list | dict) else x for k, x in v.items()}
-    assert not (v["missing"] or v["extra"] or v["duplicates"] or v["differing"]), (
-        f"published != replay: {summary}; duplicates {dict(list(v['duplicates'].items())[:5])}, "
-        f"differing {dict(list(v['differing'].items())[:3])}")
+    if v["missing"] or v["extra"] or v["duplicates"] or v["differing"]:
+        raise NotReplay(
+            f"published != replay: {summary}; duplicates {dict(list(v['duplicates'].items())[:5])}"
+            f", differing {dict(list(v['differing'].items())[:3])}")
