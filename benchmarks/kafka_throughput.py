@@ -69,11 +69,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
-# Before numpy is imported, for this process and (inherited) every instance and the replay:
-# the moments' sum of squares (np.dot, detectors/sketches.py) adds in an order that depends on
-# OpenBLAS's thread count, which follows the CPUs a process may use when numpy starts. A
-# pinned run and an unpinned replay would then differ in the last bits of a reference (its
-# id) and of some statistics, which is not what the comparison is about.
+# One BLAS thread for this process and (inherited) every instance and the replay: the
+# engine no longer depends on it (detectors/sketches.py sums without BLAS), but a pinned
+# run beside BLAS threads of other CPUs measures contention, not driftline.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from confluent_kafka import (  # noqa: E402

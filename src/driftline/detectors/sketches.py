@@ -245,7 +245,9 @@ class Moments:
         if values.size == 0:
             return
         if segments is None:
-            self.data[0] += (values.size, values.sum(), np.dot(values, values))
+            # not np.dot: BLAS splits it over its threads, so the sum's rounding (and every
+            # statistic after it) would depend on the machine's CPU count
+            self.data[0] += (values.size, values.sum(), np.sum(values * values))
             return
         segments = segments[keep]
         rows = int(segments.max()) + 1

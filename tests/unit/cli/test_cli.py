@@ -302,3 +302,16 @@ def test_version_names_the_decoder(choice: str, capsys: pytest.CaptureFixture[st
         main(["--version"])
     want = "python" if choice == "python" or not native.available() else "native"
     assert capsys.readouterr().out.strip() == f"driftline 0.1.0 (decoder: {want})"
+
+
+def test_python_dash_m_driftline_is_the_command_line() -> None:
+    """`python -m driftline` runs the CLI, as `driftline` and `python -m driftline.cli` do."""
+    import os
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[3] / "src"
+    out = subprocess.run([sys.executable, "-m", "driftline", "--version"], check=True,
+                         capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(src)})
+    assert out.stdout.startswith("driftline ")
