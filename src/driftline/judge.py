@@ -1,11 +1,11 @@
 """Judgement: which evaluations of a closed window are breaches, and at what level.
 
 A window's tests are judged together, as columns (a monitor's segments are one
-``SegmentTable``): every p-value of the window (all monitors,
-models and segments) goes through one Benjamini–Hochberg step at
-``detection.fdr_alpha``; a test is a breach when its q-value passes *and* its
-effect size reaches the monitor's warning (level 1) or critical (level 2)
-threshold. An evaluation whose sample is too small (the detector says what is
+``SegmentTable``): every p-value of a model's window (all its monitors and segments)
+goes through one Benjamini–Hochberg step at ``detection.fdr_alpha`` — one family per
+model, so a model's verdicts do not depend on the models beside it; a test is a breach
+when its q-value passes *and* its effect size reaches the monitor's warning (level 1) or
+critical (level 2) threshold. An evaluation whose sample is too small (the detector says what is
 enough) is *insufficient*: neither a breach nor clean. A sequential detector,
 which has no p-value, gives its own verdict and the thresholds grade it.
 """
@@ -123,7 +123,7 @@ def levels(p: Pending, sufficient: BoolArray, q: FloatArray, alpha: float) -> In
 def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
           followed: Mapping[tuple[str, str], set[str | None]], show_every: int = 100,
           every: bool = False) -> Verdicts:
-    """One BH step over every p-value of the window; findings for the rows that matter.
+    """One BH step per model over the window's p-values; findings for the rows that matter.
 
     A row becomes a ``Finding`` when its monitor is not segmented, when it breaches, when
     its segment is ``followed`` (an open incident or a pending hysteresis: the incident
@@ -137,16 +137,11 @@ def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
     sufficient = [p.monitor.detector.sufficient_rows(p.table, p.monitor.min_samples)
                   for p in pending]
     tested = [s & ~np.isnan(p.table.p_value) for p, s in zip(pending, sufficient, strict=True)]
-    q_all = benjamini_hochberg(np.concatenate(
-        [p.table.p_value[t] for p, t in zip(pending, tested, strict=True)] or [np.empty(0)]))
+    qs = q_values(pending, tested)
     findings: list[Finding] = []
     series: list[Series] = []
     coverage: list[Coverage] = []
-    at = 0
-    for p, suff, test in zip(pending, sufficient, tested, strict=True):
-        q = np.full(len(p.table), np.nan)
-        q[test] = q_all[at: at + int(test.sum())]
-        at += int(test.sum())
+    for p, suff, test, q in zip(pending, sufficient, tested, qs, strict=True):
         level = levels(p, suff, q, alpha)
         rows = p.table.rows if every else _worth_a_finding(
             p, level, followed.get((p.monitor.name, p.model), set()))
@@ -158,6 +153,26 @@ def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
                 int((~suff & (p.table.n_current > 0)).sum()),
                 float(q[test].min()) if test.any() else None))
     return Verdicts(findings, series, coverage)
+
+
+def q_values(pending: Sequence[Pending], tested: Sequence[BoolArray]) -> list[FloatArray]:
+    """Each pending table's q-values (NaN where untested): one BH step per model.
+
+    The family is a model's tests of the window: a model's verdicts must not depend on which
+    other models share its engine (a partition, a replay of several models' files) — the
+    same events judged alone or beside others give the same incidents.
+    """
+    out = [np.full(len(p.table), np.nan) for p in pending]
+    for model in dict.fromkeys(p.model for p in pending):
+        mine = [i for i, p in enumerate(pending) if p.model == model]
+        q = benjamini_hochberg(np.concatenate(
+            [pending[i].table.p_value[tested[i]] for i in mine] or [np.empty(0)]))
+        at = 0
+        for i in mine:
+            n = int(tested[i].sum())
+            out[i][tested[i]] = q[at: at + n]
+            at += n
+    return out
 
 
 def _series(p: Pending, rows: IntArray, level: IntArray) -> list[Series]:

@@ -43,3 +43,35 @@ def test_every_decision_at_the_demo_level_is_the_same() -> None:
     for _ in range(10_000):
         p = rng.random(rng.integers(1, 500)) ** rng.integers(1, 30)
         np.testing.assert_array_equal(benjamini_hochberg(p) <= 0.01, hand_written_bh(p) <= 0.01)
+
+
+def test_a_models_verdicts_do_not_depend_on_the_models_beside_it() -> None:
+    """One BH family per model: model a judged alone, or in one engine with model b (a
+    partition of several models, a file of several), gets the same q-values and levels."""
+    from synth import per_window, record_findings, run_engine, stream
+
+    from driftline.config import Config
+    from driftline.engine import Engine
+
+    times = per_window(8, 1200)
+    cut = 3 * 1200  # the warm-up and a clean window, then a's south drifts a little
+
+    def model(name: str, events: list[bytes]) -> list[bytes]:
+        return [e.replace(b'"model_id":"m"', b'"model_id":"' + name.encode() + b'"')
+                for e in events]
+
+    a = model("a", stream(times[:cut], seed=1) + stream(times[cut:], seed=3, shift=0.12,
+                                                        shift_region="south"))
+    b = model("b", stream(times, seed=2, shift=0.05))
+
+    def judged(events: list[bytes]) -> list[tuple[object, ...]]:
+        engine = Engine(Config.model_validate({"window": {"size": "1m"}}))
+        found = record_findings(engine)
+        run_engine(engine, [events[i:i + 5000] for i in range(0, len(events), 5000)])
+        return sorted((f.key, f.window.index, f.evaluation.statistic, f.level, f.q_value)
+                      for f in found if f.model == "a")
+
+    alone = judged(a)
+    together = judged([e for pair in zip(a, b, strict=True) for e in pair])
+    assert alone and any(q is not None and q < 0.01 for *_, q in alone)
+    assert together == alone
