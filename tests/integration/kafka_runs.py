@@ -271,11 +271,11 @@ class Runs:
 
 # -- one model over many partitions (issue 12): run against `driftline replay` of the stream ---
 #: fields of an incident that differ between one engine per partition (run) and one engine
-#: over the whole stream (replay) even when each model is in one partition: the
-#: Benjamini–Hochberg step takes every p-value of a window across *all models of an engine*
-#: (judge.py), and the warm-up reference's id hashes every model of the engine. The two-stage
-#: runtime has to choose (per model, or the whole stream's) before they can be equal.
-PER_ENGINE_FIELDS = frozenset({".data.q_value", ".data.evidence.reference_id"})
+#: over the whole stream (replay) even when each model is in one partition: the warm-up
+#: reference's id hashes every model of the engine (and its vocabularies' codes, in the order
+#: the engine met the values). The Benjamini–Hochberg family is one model's (judge.py), so
+#: q-values are compared. The two-stage runtime has to make the reference per model, by name.
+PER_ENGINE_FIELDS = frozenset({".data.evidence.reference_id"})
 
 
 def keyed_stream(scenario: Scenario, models: int, key: str) -> list[tuple[bytes | None, bytes]]:

@@ -12,7 +12,8 @@ partition (the same incident ids, other statistics) and quarter-size samples rai
 replay does not. Those tests are strict xfails: the day they pass they turn red, and the mark
 goes; they expect ``NotReplay`` only, so a failure of anything else (the harness, the broker,
 a run that did not exit 0) stays red. Keyed by model id (each model in one partition) the
-invariant holds today, up to what one engine shares across its models (``PER_ENGINE_FIELDS``).
+invariant holds today, up to the reference id one engine shares across its models
+(``PER_ENGINE_FIELDS``).
 """
 
 from __future__ import annotations
