@@ -267,9 +267,10 @@ class MonitorWindow(_Strict):
 
 #: feature and decision names are whatever the events carry (any Unicode, even empty values)
 #: signals of the performance layer (labels joined to predictions, ``performance.py``)
-PERFORMANCE_SIGNALS = ("error", "precision", "recall", "abs_error", "squared_error")
+PERFORMANCE_SIGNALS = ("error", "precision", "recall", "abs_error", "squared_error",
+                       "score_label")
 SIGNAL = re.compile(r"^(feature:[\s\S]*|prediction|decision|decision=[\s\S]*|latency_ms|volume"
-                    r"|error|precision|recall|abs_error|squared_error)\Z")
+                    r"|error|precision|recall|abs_error|squared_error|score_label)\Z")
 
 
 class MonitorConfig(_Strict):
@@ -279,9 +280,9 @@ class MonitorConfig(_Strict):
     models: list[str] = Field(default_factory=list, description="Empty = every model.")
     signal: str = Field(
         description="feature:NAME | prediction | decision | decision=VALUE | latency_ms | volume"
-                    " | error | precision | recall | abs_error | squared_error")
+                    " | error | precision | recall | abs_error | squared_error | score_label")
     detector: Literal["psi", "ks", "chi_square", "jensen_shannon", "segment_rate",
-                      "disparate_impact", "segment_volume", "gradual", "mean_shift"]
+                      "disparate_impact", "segment_volume", "gradual", "mean_shift", "auc"]
     params: dict[str, Any] = Field(default_factory=dict)
     segment_by: str | None = None
     window: MonitorWindow | None = Field(
@@ -302,7 +303,7 @@ class MonitorConfig(_Strict):
         if not SIGNAL.match(v):
             raise ValueError(f"unknown signal {v!r}: use feature:NAME, prediction, decision, "
                              "decision=VALUE, latency_ms, volume, or (labels) error, precision, "
-                             "recall, abs_error, squared_error")
+                             "recall, abs_error, squared_error, score_label")
         return v
 
     @model_validator(mode="after")
@@ -319,6 +320,9 @@ class MonitorConfig(_Strict):
             raise ValueError(f"{self.detector} needs segment_by")
         if self.detector == "segment_volume" and self.signal != "volume":
             raise ValueError("segment_volume needs signal: volume")
+        if (self.detector == "auc") != (self.signal == "score_label"):
+            raise ValueError("auc reads signal: score_label (the score with its label), and "
+                             "score_label is read by auc only")
         if self.thresholds and self.thresholds.warning == self.thresholds.critical:
             raise ValueError("warning and critical thresholds must differ")
         return self

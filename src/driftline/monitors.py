@@ -220,9 +220,10 @@ def ident(name: str) -> str:
 
 
 def performance_preset(schema: Schema, task: str | None) -> list[dict[str, Any]]:
-    """With labels: error rate (overall, per segment, gradual), precision, recall and equal
-    opportunity per segment key for classification (also when no reference label told the
-    task: those monitors then say they are blind); MAE and RMSE for regression."""
+    """With labels: error rate (overall, per segment, gradual), precision, recall, ROC AUC
+    (overall and per segment key) and equal opportunity per segment key for classification
+    (also when no reference label told the task: those monitors then say they are blind);
+    MAE and RMSE for regression."""
     keys = [ident(k) for k in schema.segments]
     if task == "regression":
         return [{"name": "mae", "signal": "abs_error", "detector": "mean_shift"},
@@ -233,6 +234,7 @@ def performance_preset(schema: Schema, task: str | None) -> list[dict[str, Any]]
                 *({"name": f"mae-by-{i}", "signal": "abs_error", "detector": "mean_shift",
                    "segment_by": k} for i, k in zip(keys, schema.segments, strict=True))]
     # one-sided: an error rate that falls, a precision or recall that rises, is no incident
+    # (auc is one-sided by itself: only a drop breaches)
     return [{"name": "error-rate", "signal": "error", "detector": "segment_rate",
              "direction": "above"},
             {"name": "precision", "signal": "precision", "detector": "segment_rate",
@@ -241,9 +243,12 @@ def performance_preset(schema: Schema, task: str | None) -> list[dict[str, Any]]
              "direction": "below"},
             {"name": "gradual-error", "signal": "error", "detector": "gradual",
              "direction": "above"},
+            {"name": "auc", "signal": "score_label", "detector": "auc"},
             *({"name": f"error-rate-by-{i}", "signal": "error", "detector": "segment_rate",
                "segment_by": k, "direction": "above"}
               for i, k in zip(keys, schema.segments, strict=True)),
+            *({"name": f"auc-by-{i}", "signal": "score_label", "detector": "auc",
+               "segment_by": k} for i, k in zip(keys, schema.segments, strict=True)),
             # vs_reference: a gap the reference already had is not news, a worsening is
             *({"name": f"equal-opportunity-by-{i}", "signal": "recall",
                "detector": "disparate_impact", "segment_by": k,

@@ -12,6 +12,10 @@ gradual detector:
 Numeric signals (NaN where unlabelled), read by ``mean_shift`` and ``gradual``: ``abs_error``
 = |prediction − label| and ``squared_error`` (their means are MAE and MSE; RMSE is the root).
 
+The scored signal ``score_label`` (read by ``auc``) is the one column that carries the score
+and the label together, so one sketch ``update`` sees both: an (n, 2) float array of
+(prediction, 1.0 if the label is the positive class, 0.0 if another label, NaN unlabelled).
+
 The task (classification or regression) and the positive class are decided once, from the
 reference's labels (``decide``), and kept with the decoder's vocabularies.
 """
@@ -29,20 +33,28 @@ BINARY = ("error", "precision", "recall")
 OUTCOME_NAMES = {"error": ("right", "wrong"), "precision": ("false positive", "true positive"),
                  "recall": ("false negative", "true positive")}
 NUMERIC = ("abs_error", "squared_error")
+SCORED = ("score_label",)
 #: the positive class when the config names none and the labels hold one of these
 DEFAULT_POSITIVE = ("true", "1")
 
 
 def kind(signal: str) -> str | None:
-    """'binary' or 'numeric' for a performance signal, None for any other."""
-    return "binary" if signal in BINARY else "numeric" if signal in NUMERIC else None
+    """'binary', 'numeric' or 'scored' for a performance signal, None for any other."""
+    return "binary" if signal in BINARY else "numeric" if signal in NUMERIC else \
+        "scored" if signal in SCORED else None
 
 
 def extract(signal: str, batch: Batch, decoder: Decoder) -> FloatArray | IntArray:
     """The signal's column (all −1 / NaN for a batch without the labels layer's columns)."""
     n = len(batch)
     if batch.label is None or batch.label_value is None:
-        return np.full(n, -1, np.int64) if signal in BINARY else np.full(n, np.nan)
+        return np.full(n, -1, np.int64) if signal in BINARY else np.full(
+            (n, 2) if signal in SCORED else n, np.nan)
+    if signal in SCORED:
+        pos_label = decoder.labels.index.get(decoder.positive or "", -2)
+        y = np.where(batch.label < 0, np.nan, (batch.label == pos_label).astype(np.float64))
+        scored: FloatArray = np.column_stack([batch.prediction, y])
+        return scored
     if signal in NUMERIC:
         diff = batch.prediction - batch.label_value
         out: FloatArray = np.abs(diff) if signal == "abs_error" else diff * diff

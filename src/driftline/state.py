@@ -94,8 +94,30 @@ class MomentsState(State):
         return v
 
 
-SketchState = Annotated[QuantileHistogramState | CountTableState | MomentsState,
-                        Field(discriminator="kind")]
+class ScoreHistogramState(State):
+    """Per segment row: labelled negatives, positives and score sums per bin."""
+
+    kind: Literal["score_histogram"]
+    edges: list[Finite]
+    negatives: list[list[Count]] = Field(min_length=1)
+    positives: list[list[Count]] = Field(min_length=1)
+    sums: list[list[Finite]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shape(self) -> ScoreHistogramState:
+        if any(b < a for a, b in zip(self.edges, self.edges[1:], strict=False)):
+            raise ValueError("edges must be sorted")
+        bins = len(self.edges) + 1
+        if any(len(row) != bins for rows in (self.negatives, self.positives, self.sums)
+               for row in rows):
+            raise ValueError(f"every row of negatives, positives and sums must have {bins} bins")
+        if not len(self.negatives) == len(self.positives) == len(self.sums):
+            raise ValueError("negatives, positives and sums must have one row per segment")
+        return self
+
+
+SketchState = Annotated[QuantileHistogramState | CountTableState | MomentsState
+                        | ScoreHistogramState, Field(discriminator="kind")]
 
 
 # -- decoder --------------------------------------------------------------------------------

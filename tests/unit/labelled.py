@@ -5,6 +5,7 @@ Not a test module: imported by the tests beside it (``from labelled import ...``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,5 +84,42 @@ def regression(windows: int, per_window: int, *, seed: int = 0, size: float = 60
         out.labels.append(orjson.dumps({"event_id": f"e{i}", "label": y, "timestamp": t + 10}))
         out.region.append(region)
         out.truth.append(str(y))
+        out.prediction.append(p)
+    return out
+
+
+#: E[exp(−2|X|)] for X ~ N(0, 1): scales a flip probability to a mean
+_NEAR = 2 * math.exp(2) * 0.5 * math.erfc(2 / math.sqrt(2))
+
+
+def ranked(windows: int, per_window: int, *, seed: int = 0, size: float = 60.0,
+           wrong: float = 0.1, drift_from: int | None = None, drift_region: str = "south",
+           prefix: str = "e", start: float = T0) -> Labelled:
+    """Events whose label is the decision flipped with a mean probability ``wrong`` that is
+    highest near the decision threshold (a score that ranks well: AUC ≈ 0.95); in
+    ``drift_region`` from window ``drift_from`` on, the flips move to the confident scores
+    (same mean, so the same error rate at the threshold: AUC ≈ 0.88). Labels come 10 s later."""
+    rng = np.random.default_rng(seed)
+    n = windows * per_window
+    times = [start + (i + 0.5) * size / per_window for i in range(n)]
+    out = Labelled([], [], [], [], [], [], times)
+    for i, t in enumerate(times):
+        region = REGIONS[int(rng.integers(len(REGIONS)))]
+        x = float(rng.normal())
+        p = float(1 / (1 + np.exp(-x)))
+        decision = DECISIONS[0] if p >= 0.5 else DECISIONS[1]
+        near = math.exp(-2 * abs(x))
+        drifted = drift_from is not None and i // per_window >= drift_from \
+            and region == drift_region
+        flip = wrong * (1 - near) / (1 - _NEAR) if drifted else wrong * near / _NEAR
+        truth = DECISIONS[1 - DECISIONS.index(decision)] if rng.random() < flip else decision
+        out.events.append(orjson.dumps({
+            "event_id": f"{prefix}{i}", "model_id": "m", "timestamp": t, "features": {"x": x},
+            "prediction": p, "decision": decision, "segments": {"region": region}}))
+        out.labels.append(orjson.dumps({"event_id": f"{prefix}{i}", "label": truth,
+                                        "timestamp": t + 10}))
+        out.region.append(region)
+        out.decision.append(decision)
+        out.truth.append(truth)
         out.prediction.append(p)
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from driftline.detectors.auc import AUC
 from driftline.detectors.base import Detector, EvalContext, Evaluation
 from driftline.detectors.categorical import CategoricalPSI, ChiSquare, JensenShannon
 from driftline.detectors.fairness import DisparateImpact
@@ -23,10 +24,11 @@ REGISTRY: dict[str, dict[str, type[Detector]]] = {
     "segment_volume": {"volume": SegmentVolume},
     "gradual": {"numeric": GradualDrift, "binary": GradualRate},
     "mean_shift": {"numeric": MeanShift},
+    "auc": {"scored": AUC},
 }
 
 __all__ = [
-    "KS", "PSI", "REGISTRY", "CategoricalPSI", "ChiSquare", "Detector", "DisparateImpact",
+    "AUC", "KS", "PSI", "REGISTRY", "CategoricalPSI", "ChiSquare", "Detector", "DisparateImpact",
     "EvalContext", "Evaluation", "GradualDrift", "GradualRate", "JensenShannon", "MeanShift",
     "SegmentRate", "SegmentVolume",
 ]

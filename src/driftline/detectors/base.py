@@ -19,7 +19,14 @@ from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
-from driftline.detectors.sketches import CountTable, FloatArray, IntArray, QuantileHistogram, Sketch
+from driftline.detectors.sketches import (
+    CountTable,
+    FloatArray,
+    IntArray,
+    QuantileHistogram,
+    ScoreHistogram,
+    Sketch,
+)
 from driftline.detectors.table import BoolArray, Evaluation, SegmentTable
 
 __all__ = ["Evaluation", "SegmentTable"]
@@ -57,8 +64,9 @@ class Detector(ABC):
     #: (warning, critical) on ``Evaluation.value`` when the config gives none.
     default_thresholds: ClassVar[tuple[float, float]]
     #: "numeric" detectors read floats, "categorical" read vocabulary codes,
-    #: "binary" read 0/1 outcomes, "volume" read only segment codes.
-    input_kind: ClassVar[Literal["numeric", "categorical", "binary", "volume"]]
+    #: "binary" read 0/1 outcomes, "volume" read only segment codes, "scored" read
+    #: (score, label) pairs (``performance.py``'s ``score_label``).
+    input_kind: ClassVar[Literal["numeric", "categorical", "binary", "volume", "scored"]]
 
     @abstractmethod
     def sketch_key(self) -> Hashable:
@@ -131,6 +139,45 @@ class QuantileDetector(Detector):
         sketch = QuantileHistogram.fit(values, self.grid)
         sketch.update(values, segments)
         return sketch
+
+
+class ScoreDetector(Detector):
+    """A detector of (score, label) pairs read on the shared ``ScoreHistogram``.
+
+    Subclasses are dataclasses with ``grid`` (bins of the sketch: detectors with equal grids
+    share one per slot) and ``min_class`` (fewer positives or negatives: nothing to judge).
+    A table row's ``columns["minority"]`` is the window's count of its rarer class.
+    """
+
+    grid: int
+    min_class: int
+    input_kind: ClassVar = "scored"
+
+    def sketch_key(self) -> Hashable:
+        return ("score_histogram", self.grid)
+
+    def new_sketch(self, reference: Sketch | None = None) -> ScoreHistogram:
+        if reference is None:
+            return ScoreHistogram.fit(np.empty((0, 2)), self.grid)
+        assert isinstance(reference, ScoreHistogram)
+        return reference.empty()
+
+    def fit(self, values: FloatArray | IntArray, segments: IntArray | None) -> ScoreHistogram:
+        values = np.asarray(values, np.float64).reshape(-1, 2)
+        sketch = ScoreHistogram.fit(values, self.grid)
+        sketch.update(values, segments)
+        return sketch
+
+    def sufficient_rows(self, table: SegmentTable, min_samples: int) -> BoolArray:
+        """Enough labelled events, and at least ``min_class`` of each class."""
+        out: BoolArray = (table.n_current >= min_samples) & table.keep & (
+            table.columns["minority"] >= self.min_class)
+        return out
+
+    def sufficient(self, evaluation: Evaluation, min_samples: int) -> bool:
+        d = evaluation.details
+        return evaluation.n_current >= min_samples and min(
+            d.get("positives", 0), d.get("negatives", 0)) >= self.min_class
 
 
 class CountDetector(Detector):

@@ -21,6 +21,7 @@ from driftline.state import (
     CountTableState,
     MomentsState,
     QuantileHistogramState,
+    ScoreHistogramState,
     SketchState,
     validated,
 )
@@ -306,12 +307,126 @@ class Moments:
         return cls(np.asarray(s.data, np.float64).reshape(-1, 3), s.shift)
 
 
-Sketch = QuantileHistogram | CountTable | Moments
+class ScoreHistogram:
+    """Per segment and score bin: labelled negatives, positives, and the sum of their scores.
 
-_KINDS: dict[str, type[QuantileHistogram] | type[CountTable] | type[Moments]] = {
+    The sketch of the score-based performance monitors (``auc``, ``calibration``): it reads
+    the ``score_label`` signal, an (n, 2) column of (score, 1.0 positive / 0.0 other label /
+    NaN unlabelled). Bins are ``QuantileHistogram``'s — inner ``edges`` at the reference's
+    quantiles, bin ``i`` holds ``edges[i-1] <= score < edges[i]`` — so a few distinct scores
+    each get a bin of their own. Counts add exactly; score sums add as floats. Events without
+    a label or a finite score, or with ``|score| > MAX_SCORE`` (a sum must stay finite), are
+    left out.
+    """
+
+    kind = "score_histogram"
+    __slots__ = ("counts", "edges", "sums")
+    MAX_SCORE = 1e100
+
+    def __init__(self, edges: FloatArray, counts: IntArray | None = None,
+                 sums: FloatArray | None = None) -> None:
+        self.edges = np.asarray(edges, dtype=np.float64)
+        bins = self.edges.size + 1
+        # counts: [negatives of bins 0..B-1, positives of bins 0..B-1] per segment row
+        self.counts = np.zeros((1, 2 * bins), np.int64) if counts is None else counts
+        self.sums = np.zeros((1, bins)) if sums is None else sums
+
+    @classmethod
+    def fit(cls, values: FloatArray, grid: int) -> Self:
+        """Edges at the i/grid quantiles of the labelled reference scores (empty sketch)."""
+        keep = cls._kept(values)
+        return cls(QuantileHistogram.fit(values[keep, 0], grid).edges)
+
+    @classmethod
+    def _kept(cls, values: FloatArray) -> npt.NDArray[np.bool_]:
+        with np.errstate(invalid="ignore"):
+            keep: npt.NDArray[np.bool_] = ~np.isnan(values[:, 1]) & (
+                np.abs(values[:, 0]) <= cls.MAX_SCORE)
+        return keep
+
+    @property
+    def bins(self) -> int:
+        return self.edges.size + 1
+
+    def update(self, values: FloatArray, segments: IntArray | None = None) -> None:
+        values = np.asarray(values, np.float64).reshape(-1, 2)
+        keep = self._kept(values)
+        if not keep.all():
+            values = values[keep]
+            segments = None if segments is None else segments[keep]
+        if values.shape[0] == 0:
+            return
+        score = values[:, 0]
+        idx = np.searchsorted(self.edges, score, side="right")
+        cols = idx + self.bins * (values[:, 1] == 1.0)
+        self.counts = _bincount2d(segments, cols, 2 * self.bins, self.counts)
+        rows = 1 if segments is None else int(segments.max()) + 1
+        if rows > self.sums.shape[0]:
+            self.sums = np.vstack([self.sums, np.zeros((rows - self.sums.shape[0], self.bins))])
+        flat = idx if segments is None else segments * self.bins + idx
+        self.sums[:rows] += np.bincount(flat, weights=score,
+                                        minlength=rows * self.bins).reshape(rows, self.bins)
+
+    def empty(self) -> Self:
+        return type(self)(self.edges)
+
+    def merge(self, other: Self) -> Self:
+        rows = max(self.sums.shape[0], other.sums.shape[0])
+        sums = np.zeros((rows, self.bins))
+        sums[: self.sums.shape[0]] += self.sums
+        sums[: other.sums.shape[0]] += other.sums
+        return type(self)(self.edges, _add_aligned(self.counts, other.counts), sums)
+
+    def rows(self, codes: IntArray | None) -> tuple[IntArray, IntArray, FloatArray]:
+        """(negatives, positives, score sums) per bin, one row per code (None: one row, all
+        segments summed); zeros for codes the sketch never saw."""
+        if codes is None:
+            counts, sums = self.counts.sum(axis=0)[None, :], self.sums.sum(axis=0)[None, :]
+        else:
+            counts = np.zeros((codes.size, 2 * self.bins), np.int64)
+            sums = np.zeros((codes.size, self.bins))
+            inside = codes < self.counts.shape[0]
+            counts[inside] = self.counts[codes[inside]]
+            inside_s = codes < self.sums.shape[0]
+            sums[inside_s] = self.sums[codes[inside_s]]
+        return counts[:, : self.bins], counts[:, self.bins:], sums
+
+    def row(self, segment: int | None) -> IntArray:
+        """Labelled events per bin of one segment (None: all), as ``QuantileHistogram.row``."""
+        neg, pos, _ = self.rows(None if segment is None else np.array([segment], np.int64))
+        out: IntArray = (neg + pos)[0]
+        return out
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+    def snapshot(self) -> dict[str, Any]:
+        b = self.bins
+        return {"kind": self.kind, "edges": self.edges.tolist(),
+                "negatives": self.counts[:, :b].tolist(), "positives": self.counts[:, b:].tolist(),
+                "sums": self.sums.tolist()}
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> Self:
+        return cls.from_state(validated(ScoreHistogramState, snap, "score histogram"))
+
+    @classmethod
+    def from_state(cls, s: ScoreHistogramState) -> Self:
+        b = len(s.edges) + 1
+        neg = np.asarray(s.negatives, np.int64).reshape(-1, b)
+        pos = np.asarray(s.positives, np.int64).reshape(-1, b)
+        return cls(np.asarray(s.edges, np.float64), np.hstack([neg, pos]),
+                   np.asarray(s.sums, np.float64).reshape(-1, b))
+
+
+Sketch = QuantileHistogram | CountTable | Moments | ScoreHistogram
+
+_KINDS: dict[str, type[Sketch]] = {
     QuantileHistogram.kind: QuantileHistogram,
     CountTable.kind: CountTable,
     Moments.kind: Moments,
+    ScoreHistogram.kind: ScoreHistogram,
 }
 
 
@@ -323,6 +438,8 @@ def merge(a: Sketch, b: Sketch) -> Sketch:
         return a.merge(b)
     if isinstance(a, Moments) and isinstance(b, Moments):
         return a.merge(b)
+    if isinstance(a, ScoreHistogram) and isinstance(b, ScoreHistogram):
+        return a.merge(b)
     raise TypeError(f"cannot merge a {type(a).__name__} with a {type(b).__name__}")
 
 
@@ -332,6 +449,8 @@ def sketch_from_state(s: SketchState) -> Sketch:
         return QuantileHistogram.from_state(s)
     if isinstance(s, CountTableState):
         return CountTable.from_state(s)
+    if isinstance(s, ScoreHistogramState):
+        return ScoreHistogram.from_state(s)
     return Moments.from_state(s)
 
 

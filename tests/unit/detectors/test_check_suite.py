@@ -47,6 +47,12 @@ def cases(keep: Callable[[type[Detector]], bool] = lambda cls: True) -> list[Any
 CASES = cases()
 #: value an evaluation takes when it has no evidence of drift (nothing to compare)
 NEUTRAL = {"above": 0.0, "below": 1.0, "both": 0.0}
+#: detectors whose value is a difference, not a ratio, though smaller is worse
+NEUTRAL_BY_DETECTOR = {"auc": 0.0}
+
+
+def neutral(det: Detector) -> float:
+    return NEUTRAL_BY_DETECTOR.get(det.name, NEUTRAL[det.direction])
 
 
 # --- inputs -------------------------------------------------------------------------------
@@ -63,6 +69,10 @@ def make_values(kind: str, rng: np.random.Generator, n: int, shift: float = 0.0)
         return (rng.random(n) < 0.3 + shift).astype(np.int64)
     if kind == "volume":
         return np.zeros(n, np.int64)
+    if kind == "scored":
+        # (score, label) pairs: dyadic scores (exact sums), labels more likely for high scores
+        score = np.round(np.clip(rng.normal(0.5 + shift, 0.2, n), 0, 1) * 64) / 64
+        return np.column_stack([score, (rng.random(n) < score).astype(np.float64)])
     raise AssertionError(f"unknown input kind {kind!r}")
 
 
@@ -283,7 +293,7 @@ def test_empty_current_window_is_neutral(cls: type[Detector], segmented: bool) -
     assert_sane(evals, det)
     for e in evals:
         assert e.n_current == 0
-        assert e.value == NEUTRAL[det.direction], e
+        assert e.value == neutral(det), e
         assert e.p_value in (None, 1.0), e
 
 
@@ -292,6 +302,7 @@ CONSTANTS: dict[str, list[float]] = {
     "categorical": [0, 2],
     "binary": [0, 1],
     "volume": [0],
+    "scored": [0.0, 1.0],  # score and label alike: a reference of one class
 }
 
 
@@ -305,13 +316,15 @@ def test_constant_inputs(cls: type[Detector], segmented: bool) -> None:
     dtype: type[np.generic] = np.float64 if kind == "numeric" else np.int64
     for ref_value in CONSTANTS[kind]:
         for cur_value in CONSTANTS[kind]:
-            ref = det.fit(np.full(2_000, ref_value, dtype), make_segments(rng, 2_000, segmented))
-            cur = sketch_of(det, ref, np.full(500, cur_value, dtype),
+            shape = (lambda n: (n, 2)) if kind == "scored" else (lambda n: n)
+            ref = det.fit(np.full(shape(2_000), ref_value, dtype),
+                          make_segments(rng, 2_000, segmented))
+            cur = sketch_of(det, ref, np.full(shape(500), cur_value, dtype),
                             make_segments(rng, 500, segmented))
             evals = det.evaluate(cur, ref, ctx)
             assert_sane(evals, det)
             if ref_value == cur_value and kind != "volume":
-                assert all(e.value == NEUTRAL[det.direction] for e in evals), evals
+                assert all(e.value == neutral(det) for e in evals), evals
                 assert all(e.p_value in (None, 1.0) for e in evals), evals
 
 

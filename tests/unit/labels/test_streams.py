@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from labelled import Labelled, classification, regression
+import numpy as np
+from labelled import Labelled, classification, ranked, regression
+from sklearn.metrics import roc_auc_score
 
 from driftline.config import Config, LabelFieldNames
 from driftline.engine import Engine
@@ -15,7 +17,7 @@ from driftline.labels.join import LabelJoin
 from driftline.labels.lines import LabelReader
 from driftline.labels.store import LabelStore
 
-PERFORMANCE = ("error-rate", "precision", "recall", "gradual-error", "mae", "rmse",
+PERFORMANCE = ("error-rate", "precision", "recall", "gradual-error", "auc", "mae", "rmse",
                "gradual-abs-error")
 REF_START = 1_770_962_400.0 - 86_400  # the reference: the day before
 
@@ -48,7 +50,7 @@ def opened(events: list[dict[str, Any]]) -> set[tuple[str, str | None]]:
 
 def is_performance(monitor: str) -> bool:
     return monitor.startswith(PERFORMANCE) or monitor.startswith(
-        ("error-rate-by-", "equal-opportunity-by-", "mae-by-"))
+        ("error-rate-by-", "equal-opportunity-by-", "auc-by-", "mae-by-"))
 
 
 def test_a_label_only_change_opens_only_performance_incidents(tmp_path: Path) -> None:
@@ -215,3 +217,39 @@ def test_inline_labels_survive_a_checkpoint_mid_stream() -> None:
     assert ("error-rate-by-region", "south") in opened(expected)
     assert [e["id"] for e in got] == [e["id"] for e in expected]
     assert [e["data"]["evidence"] for e in got] == [e["data"]["evidence"] for e in expected]
+
+
+def test_a_ranking_that_degrades_in_a_region_opens_its_auc_not_its_error_rate(
+        tmp_path: Path) -> None:
+    """The south's flips move from scores near the threshold to confident ones: the same error
+    rate at the threshold, a worse ranking. auc-by-region opens for the south, no error rate
+    does; the window's AUC is within its tie bound of sklearn's on the raw events."""
+    ref = ranked(1, 16_000, seed=21, size=3600, prefix="r", start=REF_START)
+    stream = ranked(8, 3000, seed=22, drift_from=4)
+    events, _, engine = run(stream, ref, tmp_path)
+    got = opened(events)
+    assert ("auc-by-region", "south") in got
+    assert not any(m.startswith("error-rate") for m, _ in got), got
+    assert all(is_performance(m) for m, _ in got), got
+    first = next(e["data"] for e in events if e["type"].endswith(".opened")
+                 and e["data"]["monitor"] == "auc-by-region")
+    d = first["evidence"]["details"]
+    assert first["value"] <= -0.02 and d["test"] == "delong" and d["bins"] == 200
+    # the raw events of that window and region, scored as the detector reads them
+    w = int(first["window"]["start"][14:16])  # 1-minute windows from 06:00
+    rows = [i for i in range(len(stream.times)) if i // 3000 == w and stream.region[i] == "south"]
+    assert engine.decoder is not None
+    y = np.array([stream.truth[i] == engine.decoder.positive for i in rows])
+    exact = roc_auc_score(y, [stream.prediction[i] for i in rows])
+    exact = 1 - exact if d["score_of"] == "other" else exact
+    assert abs(d["current_auc"] - exact) <= d["tie_bound"]
+
+
+def test_a_clean_ranked_stream_opens_no_auc(tmp_path: Path) -> None:
+    """The same ranking as the reference everywhere: nothing opens, the AUC monitors evaluate
+    every window."""
+    ref = ranked(1, 16_000, seed=25, size=3600, prefix="r", start=REF_START)
+    events, _, engine = run(ranked(8, 3000, seed=26), ref, tmp_path)
+    assert opened(events) == set()
+    cov = engine.detection.coverage.summary()["monitors"]
+    assert cov["auc"]["evaluated"] == 8 and cov["auc-by-region"]["evaluated"] == 8
