@@ -282,7 +282,8 @@ class MonitorConfig(_Strict):
         description="feature:NAME | prediction | decision | decision=VALUE | latency_ms | volume"
                     " | error | precision | recall | abs_error | squared_error | score_label")
     detector: Literal["psi", "ks", "chi_square", "jensen_shannon", "segment_rate",
-                      "disparate_impact", "segment_volume", "gradual", "mean_shift", "auc"]
+                      "disparate_impact", "segment_volume", "gradual", "mean_shift", "auc",
+                      "calibration"]
     params: dict[str, Any] = Field(default_factory=dict)
     segment_by: str | None = None
     window: MonitorWindow | None = Field(
@@ -320,9 +321,9 @@ class MonitorConfig(_Strict):
             raise ValueError(f"{self.detector} needs segment_by")
         if self.detector == "segment_volume" and self.signal != "volume":
             raise ValueError("segment_volume needs signal: volume")
-        if (self.detector == "auc") != (self.signal == "score_label"):
-            raise ValueError("auc reads signal: score_label (the score with its label), and "
-                             "score_label is read by auc only")
+        if (self.detector in ("auc", "calibration")) != (self.signal == "score_label"):
+            raise ValueError("auc and calibration read signal: score_label (the score with its "
+                             "label), and score_label is read by them only")
         if self.thresholds and self.thresholds.warning == self.thresholds.critical:
             raise ValueError("warning and critical thresholds must differ")
         return self

@@ -221,7 +221,7 @@ def ident(name: str) -> str:
 
 def performance_preset(schema: Schema, task: str | None) -> list[dict[str, Any]]:
     """With labels: error rate (overall, per segment, gradual), precision, recall, ROC AUC
-    (overall and per segment key) and equal opportunity per segment key for classification
+    (overall and per segment key), calibration error and equal opportunity per segment key for classification
     (also when no reference label told the task: those monitors then say they are blind);
     MAE and RMSE for regression."""
     keys = [ident(k) for k in schema.segments]
@@ -244,6 +244,7 @@ def performance_preset(schema: Schema, task: str | None) -> list[dict[str, Any]]
             {"name": "gradual-error", "signal": "error", "detector": "gradual",
              "direction": "above"},
             {"name": "auc", "signal": "score_label", "detector": "auc"},
+            {"name": "calibration", "signal": "score_label", "detector": "calibration"},
             *({"name": f"error-rate-by-{i}", "signal": "error", "detector": "segment_rate",
                "segment_by": k, "direction": "above"}
               for i, k in zip(keys, schema.segments, strict=True)),

@@ -12,9 +12,9 @@ gradual detector:
 Numeric signals (NaN where unlabelled), read by ``mean_shift`` and ``gradual``: ``abs_error``
 = |prediction − label| and ``squared_error`` (their means are MAE and MSE; RMSE is the root).
 
-The scored signal ``score_label`` (read by ``auc``) is the one column that carries the score
-and the label together, so one sketch ``update`` sees both: an (n, 2) float array of
-(prediction, 1.0 if the label is the positive class, 0.0 if another label, NaN unlabelled).
+The scored signal ``score_label`` (read by ``auc`` and ``calibration``) is the one column that
+carries the score and the label together, so one sketch ``update`` sees both: an (n, 2) float
+array of (prediction, 1.0 if the label is the positive class, 0.0 if another, NaN unlabelled).
 
 The task (classification or regression) and the positive class are decided once, from the
 reference's labels (``decide``), and kept with the decoder's vocabularies.

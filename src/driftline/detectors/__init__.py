@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from driftline.detectors.auc import AUC
 from driftline.detectors.base import Detector, EvalContext, Evaluation
+from driftline.detectors.calibration import Calibration
 from driftline.detectors.categorical import CategoricalPSI, ChiSquare, JensenShannon
 from driftline.detectors.fairness import DisparateImpact
 from driftline.detectors.gradual import GradualDrift, GradualRate
@@ -25,10 +26,11 @@ REGISTRY: dict[str, dict[str, type[Detector]]] = {
     "gradual": {"numeric": GradualDrift, "binary": GradualRate},
     "mean_shift": {"numeric": MeanShift},
     "auc": {"scored": AUC},
+    "calibration": {"scored": Calibration},
 }
 
 __all__ = [
-    "AUC", "KS", "PSI", "REGISTRY", "CategoricalPSI", "ChiSquare", "Detector", "DisparateImpact",
-    "EvalContext", "Evaluation", "GradualDrift", "GradualRate", "JensenShannon", "MeanShift",
-    "SegmentRate", "SegmentVolume",
+    "AUC", "KS", "PSI", "REGISTRY", "Calibration", "CategoricalPSI", "ChiSquare", "Detector",
+    "DisparateImpact", "EvalContext", "Evaluation", "GradualDrift", "GradualRate",
+    "JensenShannon", "MeanShift", "SegmentRate", "SegmentVolume",
 ]

@@ -17,8 +17,8 @@ from driftline.labels.join import LabelJoin
 from driftline.labels.lines import LabelReader
 from driftline.labels.store import LabelStore
 
-PERFORMANCE = ("error-rate", "precision", "recall", "gradual-error", "auc", "mae", "rmse",
-               "gradual-abs-error")
+PERFORMANCE = ("error-rate", "precision", "recall", "gradual-error", "auc", "calibration",
+               "mae", "rmse", "gradual-abs-error")
 REF_START = 1_770_962_400.0 - 86_400  # the reference: the day before
 
 
@@ -97,6 +97,8 @@ def test_labels_that_thin_out_make_the_performance_monitors_insufficient(tmp_pat
     events, _, engine = run(stream, ref, tmp_path, labels=labels)
     cov = engine.detection.coverage.summary()["monitors"]
     assert cov["error-rate"]["insufficient"] == 6 and cov["error-rate"]["evaluated"] == 4
+    for name in ("auc", "calibration"):  # 75 labelled events a window: below min_samples
+        assert cov[name]["insufficient"] == 6 and cov[name]["evaluated"] == 4, name
     assert cov["psi-x"]["evaluated"] == 10
     assert engine.labels is not None
     shares = [w["labelled_share"] for w in engine.labels.by_window()]
@@ -152,6 +154,9 @@ def test_a_reference_without_labels_is_said_and_never_counts_as_evaluated(tmp_pa
     cov = engine.detection.coverage.summary()["monitors"]
     assert cov["error-rate"]["evaluated"] == 0 and cov["error-rate"]["untestable"] == 5
     assert cov["error-rate-by-region"]["evaluated"] == 0
+    for name in ("auc", "calibration"):  # no class at all in the reference
+        assert cov[name]["evaluated"] == 0 and cov[name]["untestable"] == 5, name
+    assert cov["auc-by-region"]["evaluated"] == 0
     assert any(e["data"]["monitor"] == "coverage" for e in events)
 
 
@@ -253,3 +258,5 @@ def test_a_clean_ranked_stream_opens_no_auc(tmp_path: Path) -> None:
     assert opened(events) == set()
     cov = engine.detection.coverage.summary()["monitors"]
     assert cov["auc"]["evaluated"] == 8 and cov["auc-by-region"]["evaluated"] == 8
+    assert cov["calibration"]["evaluated"] == 8
+
