@@ -14,7 +14,13 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from driftline.decode import Decoder
-from driftline.detectors.sketches import CountTable, Moments, QuantileHistogram, Sketch
+from driftline.detectors.sketches import (
+    CountTable,
+    Moments,
+    QuantileHistogram,
+    ScoreHistogram,
+    Sketch,
+)
 from driftline.errors import StateError
 from driftline.monitors import Monitor
 from driftline.reference import Reference
@@ -47,8 +53,9 @@ def check_sketch(where: str, sk: Sketch, m: Monitor, decoder: Decoder,
     if like is not None and type(sk) is not type(like):
         raise StateError(f"{where}: a {type(sk).__name__} where the reference has a "
                          f"{type(like).__name__}")
-    if isinstance(sk, QuantileHistogram):
-        if isinstance(like, QuantileHistogram) and not np.array_equal(sk.edges, like.edges):
+    if isinstance(sk, QuantileHistogram | ScoreHistogram):
+        if isinstance(like, QuantileHistogram | ScoreHistogram) and not np.array_equal(
+                sk.edges, like.edges):
             raise StateError(f"{where}: bin edges differ from the reference's")
         rows = sk.counts.shape[0]
     elif isinstance(sk, CountTable):

@@ -4,15 +4,18 @@ blind the performance monitors (a coverage incident), labels that never join are
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from labelled import Labelled, classification, ranked, regression
 from sklearn.metrics import roc_auc_score
 
 from driftline.config import Config, LabelFieldNames
 from driftline.engine import Engine
+from driftline.errors import StateError
 from driftline.labels.join import LabelJoin
 from driftline.labels.lines import LabelReader
 from driftline.labels.store import LabelStore
@@ -260,3 +263,43 @@ def test_a_clean_ranked_stream_opens_no_auc(tmp_path: Path) -> None:
     assert cov["auc"]["evaluated"] == 8 and cov["auc-by-region"]["evaluated"] == 8
     assert cov["calibration"]["evaluated"] == 8
 
+
+def test_a_labelled_engine_restored_from_json_judges_auc_alike(tmp_path: Path) -> None:
+    """Snapshot mid-stream (score histograms in the panes), a JSON round trip validated on
+    restore, then the rest: the same incidents as the uninterrupted run; a pane histogram
+    whose edges are not the reference's is refused."""
+    config = Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
+                                    "detection": {"min_samples": 100}})
+    ref = ranked(1, 16_000, seed=31, size=3600, prefix="r", start=REF_START)
+    stream = ranked(6, 3000, seed=32, drift_from=2)
+    for i, lab in enumerate(ref.labels):  # inline labels: no labels file to share
+        ref.events[i] = ref.events[i][:-1] + b',"label":' + lab.split(b'"label":')[1][:-1] \
+            .split(b',"timestamp"')[0] + b"}"
+    for i, lab in enumerate(stream.labels):
+        stream.events[i] = stream.events[i][:-1] + b',"label":' + lab.split(b'"label":')[1] \
+            .split(b',"timestamp"')[0] + b"}"
+
+    def engine() -> Engine:
+        return Engine(config, reference_events=ref.events)
+
+    n, cut = len(stream.events), 7_700  # mid-window: open panes hold score histograms
+    straight = engine()
+    want = straight.process(stream.events, np.arange(n)).incidents + straight.finish().incidents
+    assert ("auc-by-region", "south") in opened(want)
+    first = engine()
+    got = first.process(stream.events[:cut], np.arange(cut)).incidents
+    state = json.loads(json.dumps(first.snapshot(), allow_nan=False))
+    assert '"score_histogram"' in json.dumps(state["windows"])
+    resumed = engine()
+    resumed.restore(state)
+    got += resumed.process(stream.events[cut:], np.arange(cut, n)).incidents
+    got += resumed.finish().incidents
+    assert got == want
+
+    bad = json.loads(json.dumps(state))
+    histograms = [sk for g in bad["windows"]["groups"].values()
+                  for pane in g["windows"]["panes"].values()
+                  for sk in pane["sketches"].values() if sk["kind"] == "score_histogram"]
+    histograms[0]["edges"][0] -= 1.0  # still sorted, the right length: not the reference's
+    with pytest.raises(StateError, match="bin edges differ"):
+        engine().restore(bad)
