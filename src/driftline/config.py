@@ -326,6 +326,11 @@ class MonitorConfig(_Strict):
                              "label), and score_label is read by them only")
         if self.thresholds and self.thresholds.warning == self.thresholds.critical:
             raise ValueError("warning and critical thresholds must differ")
+        if self.detector == "auc" and self.thresholds and not (
+                self.thresholds.critical < self.thresholds.warning < 0):
+            # a positive threshold would make every window, an unchanged one too, a breach
+            raise ValueError("auc thresholds are AUC changes, a drop is negative: "
+                             "critical < warning < 0 (default -0.05, -0.02)")
         return self
 
 

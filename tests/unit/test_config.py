@@ -144,6 +144,10 @@ def test_unknown_keys_are_rejected_at_every_level(tmp_path: Path, text: str) -> 
     ("monitors:\n  - {name: a, signal: volume, detector: segment_volume}\n", "needs segment_by"),
     ("monitors:\n  - {name: a, signal: prediction, detector: psi,"
      " thresholds: {warning: 1, critical: 1}}\n", "must differ"),
+    ("monitors:\n  - {name: a, signal: score_label, detector: auc,"
+     " thresholds: {warning: 0.02, critical: 0.05}}\n", "a drop is negative"),
+    ("monitors:\n  - {name: a, signal: prediction, detector: auc}\n", "read signal: score_label"),
+    ("monitors:\n  - {name: a, signal: score_label, detector: psi}\n", "read by them only"),
 ])
 def test_invalid_configs_say_why(tmp_path: Path, text: str, message: str) -> None:
     """Malformed YAML, a non-mapping, duplicate names and inconsistent monitors are ConfigErrors."""
