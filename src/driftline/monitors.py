@@ -221,9 +221,9 @@ def ident(name: str) -> str:
 
 def performance_preset(schema: Schema, task: str | None) -> list[dict[str, Any]]:
     """With labels: error rate (overall, per segment, gradual), precision, recall, ROC AUC
-    (overall and per segment key), calibration error and equal opportunity per segment key for classification
-    (also when no reference label told the task: those monitors then say they are blind);
-    MAE and RMSE for regression."""
+    (overall and per segment key), calibration error and equal opportunity per segment key
+    for classification (also when no reference label told the task: those monitors then say
+    they are blind); MAE and RMSE for regression."""
     keys = [ident(k) for k in schema.segments]
     if task == "regression":
         return [{"name": "mae", "signal": "abs_error", "detector": "mean_shift"},

@@ -80,3 +80,26 @@ def test_without_the_labels_a_performance_incident_says_what_is_missing(
     incident = opened(f)["error-rate-by-region{south}"]
     assert explain(f, incident, tmp_path / "out") == 1
     assert "needs the labels the run joined (--labels FILE" in capsys.readouterr().err
+
+
+def test_an_auc_incident_is_reproduced_with_its_labels(tmp_path: Path) -> None:
+    """A ranking that degrades in the south: explain --labels recomputes auc-by-region's value
+    from the cited events and their labels (its score histograms; the report draws no bars)."""
+    from labelled import ranked
+
+    ref = ranked(1, 16_000, seed=21, size=3600, prefix="r", start=T0 - 86_400)
+    cur = ranked(8, 3000, seed=22, drift_from=4)
+    f = {k: tmp_path / f"{k}.jsonl" for k in ("ref", "cur", "labels", "incidents")}
+    f["config"] = tmp_path / "c.yaml"
+    f["ref"].write_bytes(b"\n".join(ref.events) + b"\n")
+    f["cur"].write_bytes(b"\n".join(cur.events) + b"\n")
+    f["labels"].write_bytes(b"\n".join(ref.labels + cur.labels) + b"\n")
+    f["config"].write_text("window: {size: 1m}\ndetection: {min_samples: 100}\n")
+    assert main(["replay", "--input", str(f["cur"]), "--reference", str(f["ref"]), "--labels",
+                 str(f["labels"]), "--config", str(f["config"]), "--incidents-out",
+                 str(f["incidents"]), "--quiet"]) == 0
+    incident = opened(f)["auc-by-region{south}"]
+    out = tmp_path / "out"
+    assert explain(f, incident, out, "--labels", str(f["labels"])) == 0
+    result = json.loads((out / "explain.json").read_text())
+    assert result["outcome"] == "reproduced" and result["statistic"] == "auc_difference"
