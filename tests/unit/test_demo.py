@@ -1,0 +1,79 @@
+"""The demo's label stream: the events unchanged, delayed labels, and a label-only failure.
+
+Short scenarios, so each check runs in about a second; the full demo and its incidents are
+tests/e2e/test_demo.py's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import orjson
+
+from driftline import demo
+
+#: the concept drift in windows 2–3 of a 5-window stream, no other failure
+SHORT = demo.Scenario(windows=5, warmup=1, region_start=99, region_end=99, concept_start=2,
+                      concept_end=4, creep_start=99, unit_start=99, unit_end=99)
+NO_DRIFT = dataclasses.replace(SHORT, concept_start=99)
+
+
+def test_the_labelled_stream_has_the_events_of_the_stream() -> None:
+    """Labels draw from their own generator: the events are byte for byte the unlabelled
+    stream's (produce-demo, replays of demo events), and no drift touches them."""
+    plain = [ms for _, ms in demo.stream(7, SHORT)]
+    assert [ms for _, ms, _ in demo.labelled_stream(7, SHORT)] == plain
+    assert [ms for _, ms, _ in demo.labelled_stream(7, NO_DRIFT)] == plain
+
+
+def test_labels_are_delayed_and_some_never_come() -> None:
+    """Every label names an event of its window and comes after it: minutes to hours
+    (median ~40 min), and about a tenth of the predictions get none."""
+    n = labelled = 0
+    delays = []
+    for _, messages, labels in demo.labelled_stream(7, NO_DRIFT):
+        ts = {e["event_id"]: e["timestamp"] for e in map(orjson.loads, messages)}
+        assert set(labels.event_ids) <= set(ts)
+        delays += [t - ts[e] for e, t in zip(labels.event_ids, labels.timestamps, strict=True)]
+        n, labelled = n + len(messages), labelled + len(labels.event_ids)
+        assert set(labels.labels) == {"prioritize", "standard"}
+    assert 0.87 < labelled / n < 0.93
+    assert min(delays) > 0 and 30 * 60 < np.median(delays) < 50 * 60
+    assert np.quantile(delays, 0.9) > 2 * 3600
+
+
+def _errors(sc: demo.Scenario) -> dict[tuple[int, str], float]:
+    """Error rate of the decisions against the labels, per (window, region)."""
+    out: dict[tuple[int, str], list[bool]] = {}
+    for w, messages, labels in demo.labelled_stream(7, sc):
+        events = {e["event_id"]: e for e in map(orjson.loads, messages)}
+        for eid, label in zip(labels.event_ids, labels.labels, strict=True):
+            e = events[eid]
+            out.setdefault((w, e["segments"]["region"]), []).append(e["decision"] != label)
+    return {k: float(np.mean(v)) for k, v in out.items()}
+
+
+def test_the_concept_drift_changes_the_east_labels_only() -> None:
+    """During the drift only the east region's truth moves: its error rate rises by ten
+    points or more, every other region's labels are the drift-free stream's."""
+    drift, base = _errors(SHORT), _errors(NO_DRIFT)
+    for (w, region), rate in drift.items():
+        if region == "east" and SHORT.concept_start <= w < SHORT.concept_end:
+            assert rate > base[(w, region)] + 0.10
+        else:
+            assert rate == base[(w, region)]
+    assert max(base.values()) < 0.25  # the model is right ~80% of the time
+
+
+def test_the_label_only_failure_is_listed_only_with_labels() -> None:
+    """Without labels nothing could show the concept drift, so the schedule omits it."""
+    sc = demo.Scenario()
+    names = [n for n, _, _ in sc.describe()]
+    assert any(n.startswith("concept-drift") for n in names)
+    assert not any(n.startswith("concept-drift") for n, _, _ in sc.describe(labels=False))
+    spans = sorted((a, b) for _, a, b in sc.describe())
+    (a, b), = [(a, b) for n, a, b in sc.describe() if n.startswith("concept-drift")]
+    others = [(x, y) for x, y in spans if (x, y) != (a, b)]
+    assert all(y <= a or x >= b for x, y in others)  # it overlaps no other failure
+
