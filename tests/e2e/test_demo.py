@@ -1,7 +1,9 @@
-"""End to end: `driftline demo` finds the three injected failures, raises no false alarm, replays identically.
+"""End to end: `driftline demo` finds the four injected failures, raises no false alarm, replays identically.
 
-The demo runs as a user runs it (a subprocess of the installed command), twice; the
-checks read the scenario's own schedule (``Scenario().describe()``), not hard-coded times.
+The demo runs as a user runs it (a subprocess of the installed command), twice, and once
+``--clean``; the checks read the scenario's own schedule (``Scenario().describe()``), not
+hard-coded times. The label-only failure (concept drift in the east region) must be opened by
+performance monitors, and by them alone.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from driftline.timestamps import iso
 SCENARIO = Scenario()
 WINDOW = 300.0
 DETECTION_LAG = 3  # windows an opening may trail its failure's end (ramps, lateness, hysteresis)
+PERFORMANCE = {"error", "precision", "recall"}  # the signals of the performance layer
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,10 @@ def command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "driftline.cli"]
 
 
-def run_demo(out: Path) -> Run:
+def run_demo(out: Path, *flags: str) -> Run:
     t0 = time.perf_counter()
     done = subprocess.run([*command(), "demo", "--fast", "--metrics-port", "0",
-                           "--incidents-out", str(out)],
+                           "--incidents-out", str(out), *flags],
                           capture_output=True, text=True, timeout=120)
     seconds = time.perf_counter() - t0
     return Run(done.returncode, seconds, done.stdout, done.stderr,
@@ -59,6 +62,11 @@ def run_demo(out: Path) -> Run:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Run, Run]:
     d = tmp_path_factory.mktemp("demo")
     return run_demo(d / "first.jsonl"), run_demo(d / "second.jsonl")
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    return run_demo(tmp_path_factory.mktemp("clean") / "incidents.jsonl", "--clean")
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +92,48 @@ def test_the_demo_exits_0_within_a_minute(runs: tuple[Run, Run]) -> None:
         assert run.seconds < 60
         assert "injected failures:" in run.stdout and "done:" in run.stdout
         assert "metrics: http://127.0.0.1:" in run.stdout
+
+
+def test_the_labels_come_late_and_most_of_them_join(runs: tuple[Run, Run]) -> None:
+    """The demo says its labels are delayed, and at the end how many joined: ~89% of the
+    predictions (a tenth never labelled, ~1% later than the 6 h TTL)."""
+    out = runs[0].stdout
+    assert "labels: a separate stream joined by event_id" in out and "TTL 6.0 h" in out
+    (line,) = [x for x in out.splitlines() if x.startswith("labels: ") and "labelled (" in x]
+    share = float(line.split("labelled (", 1)[1].split("%", 1)[0])
+    late = int(line.split("), ", 1)[1].split(" late", 1)[0])
+    assert 85 < share < 92 and late > 0
+
+
+def test_the_concept_drift_is_opened_by_the_performance_layer_for_east(
+        events: list[dict[str, Any]]) -> None:
+    """error-rate-by-region opens for region=east in a window of the label-only failure."""
+    start, end = failure("concept-drift")
+    hits = [d for d in opened(events) if d["monitor"] == "error-rate-by-region"
+            and start <= d["window"]["start"] < end]
+    assert [d["segment"] for d in hits] == [{"region": "east"}]
+
+
+def test_only_performance_monitors_open_during_the_concept_drift(
+        events: list[dict[str, Any]]) -> None:
+    """Inputs, scores and decisions do not change: from the label-only failure's start to
+    DETECTION_LAG windows after its end, every opening is a performance monitor's, and none
+    of those opens in the other failures' windows for east."""
+    start, end = failure("concept-drift")
+    until = iso(datetime.fromisoformat(end).timestamp() + DETECTION_LAG * WINDOW)
+    during = [d for d in opened(events) if start <= d["window"]["start"] < until]
+    assert during and {d["signal"] for d in during} <= PERFORMANCE
+    east = [d["window"]["start"] for d in opened(events)
+            if d["signal"] in PERFORMANCE and d["segment"] == {"region": "east"}]
+    assert east and all(start <= t < until for t in east)
+
+
+def test_the_clean_demo_with_labels_opens_nothing(clean: Run) -> None:
+    """`driftline demo --clean`, labels on: no incident at all, every label joined as usual."""
+    assert clean.returncode == 0, clean.stderr[-3000:]
+    assert "clean stream: no failure injected" in clean.stdout
+    assert "predictions labelled" in clean.stdout
+    assert clean.incidents == b""
 
 
 def test_the_region_failure_is_detected_for_south(events: list[dict[str, Any]]) -> None:

@@ -86,6 +86,20 @@ def test_the_packaged_demo_config_is_the_repository_one() -> None:
     assert load_config(packaged).monitors[0].name == "region-priority-rate"
 
 
+def test_the_labelled_demo_config_is_demo_yaml_with_the_labels_layer() -> None:
+    """demo-labels.yaml (the demo's default) is demo.yaml plus labels and performance
+    monitors, nothing else: the two cannot drift apart; its packaged copy is the same."""
+    packaged = ROOT / "src" / "driftline" / "configs" / "demo-labels.yaml"
+    assert packaged.read_text() == (ROOT / "configs" / "demo-labels.yaml").read_text()
+    plain, labelled = load_config(ROOT / "configs" / "demo.yaml"), load_config(packaged)
+    assert labelled.labels.enabled and not plain.labels.enabled
+    n = len(plain.monitors)
+    assert labelled.monitors[:n] == plain.monitors
+    assert {m.signal for m in labelled.monitors[n:]} == {"error", "precision", "recall"}
+    same = {"labels", "monitors"}
+    assert labelled.model_dump(exclude=same) == plain.model_dump(exclude=same)
+
+
 def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
     """DRIFTLINE_WINDOW__SIZE beats the YAML's window.size; the file's other window keys stay."""
     monkeypatch.setenv("DRIFTLINE_WINDOW__SIZE", "10m")

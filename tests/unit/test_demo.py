@@ -7,11 +7,17 @@ tests/e2e/test_demo.py's.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import orjson
 
 from driftline import demo
+from driftline.cli.demo import LabelFeed
+from driftline.config import LabelFieldNames, load_config
+from driftline.labels.join import LabelJoin
+from driftline.labels.lines import LabelReader
+from driftline.labels.store import LabelStore
 
 #: the concept drift in windows 2–3 of a 5-window stream, no other failure
 SHORT = demo.Scenario(windows=5, warmup=1, region_start=99, region_end=99, concept_start=2,
@@ -66,6 +72,29 @@ def test_the_concept_drift_changes_the_east_labels_only() -> None:
     assert max(base.values()) < 0.25  # the model is right ~80% of the time
 
 
+def test_the_feed_stores_what_replay_would_read_from_its_lines(tmp_path: Path) -> None:
+    """The demo puts rows in the store directly; they are the rows LabelReader makes of the
+    label lines --labels-out writes (so replay --labels of that file joins the same)."""
+    path = tmp_path / "labels.jsonl"
+    config = load_config(demo_config())
+    feed = LabelFeed.of(config, str(path))
+    assert feed is not None
+    _, _, labels = next(demo.labelled_stream(7, SHORT))
+    feed.add(labels)
+    direct = feed.join.store.lookup(np.array(sorted(
+        k for k, *_ in LabelReader(LabelFieldNames(), 0.0, 1 << 20).rows(labels.lines())),
+        np.int64))
+    feed.close()
+    reader = LabelReader(config.labels.fields, config.input.floor, config.input.max_message_bytes)
+    replayed = LabelJoin(LabelStore(), 21600.0)
+    replayed.load(path, reader)
+    again = replayed.store.lookup(direct.keys)
+    replayed.store.close()
+    assert len(direct.keys) == len(labels.event_ids) and reader.invalid == {}
+    assert (again.keys == direct.keys).all() and again.labels == direct.labels
+    assert (again.times == direct.times).all()
+
+
 def test_the_label_only_failure_is_listed_only_with_labels() -> None:
     """Without labels nothing could show the concept drift, so the schedule omits it."""
     sc = demo.Scenario()
@@ -77,3 +106,6 @@ def test_the_label_only_failure_is_listed_only_with_labels() -> None:
     others = [(x, y) for x, y in spans if (x, y) != (a, b)]
     assert all(y <= a or x >= b for x, y in others)  # it overlaps no other failure
 
+
+def demo_config() -> str:
+    return str(Path(__file__).parents[2] / "configs" / "demo-labels.yaml")

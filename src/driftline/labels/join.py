@@ -26,7 +26,7 @@ import pyarrow as pa
 from driftline.config import LabelsConfig, WindowSpec, parse_duration
 from driftline.decode import Batch, Decoder
 from driftline.io.files import read_batches
-from driftline.labels.lines import LabelReader
+from driftline.labels.lines import LabelReader, Row
 from driftline.labels.store import LabelStore
 from driftline.timestamps import iso
 
@@ -58,10 +58,14 @@ class LabelJoin:
     def load(self, path: str | Path, reader: LabelReader, batch_size: int = 10_000) -> None:
         """Every label of a labels file into the store (bounded memory: a batch at a time)."""
         for lines, _ in read_batches(path, batch_size, max_bytes=reader.max_bytes):
-            self.counts["duplicate"] += self.store.add(reader.rows(lines))
+            self.add(reader.rows(lines))
         self.invalid += reader.invalid
         self.counts["invalid"] = sum(self.invalid.values())
         self.files += 1
+
+    def add(self, rows: list[Row]) -> None:
+        """Valid labels into the store: a labels file's batch, or the demo's label stream."""
+        self.counts["duplicate"] += self.store.add(rows)
 
     def join(self, batch: Batch, decoder: Decoder, tally: bool = True,
              ) -> tuple[Batch, Counter[str]]:
