@@ -137,7 +137,8 @@ def add_parsers(sub: Any) -> None:
     r.add_argument("--summary-out", help="write the exit summary (JSON) here")
     r.set_defaults(func=cmd_run)
 
-    d = sub.add_parser("produce-demo", help="write the demo stream into a Kafka topic")
+    d = sub.add_parser("produce-demo", help="write the demo stream into a Kafka topic (events "
+                       "with their event_id; not the demo's labels: no labels topic yet)")
     d.add_argument("--bootstrap", required=True, help="HOST:PORT")
     d.add_argument("--topic", required=True)
     d.add_argument("--config", help="for kafka.settings (TLS/SASL)")
