@@ -49,7 +49,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"incidents (CloudEvents JSON lines): {args.incidents_out}")
     if first:
         print(explain_hint(first, args.incidents_out, args.events_out, config_path,
-                           feed is not None))
+                           args.labels_out, feed is not None))
     if args.hold:
         print(f"serving metrics for {duration_text(args.hold)} more")
         time.sleep(args.hold)
@@ -193,18 +193,17 @@ def header(args: argparse.Namespace, scenario: Any, port: int, feed: LabelFeed |
 
 
 def explain_hint(incident: str, incidents: str | None, events: str | None, config: str,
-                 labelled: bool = False) -> str:
-    """The command that explains the first incident, or what the demo needs for one to work."""
-    if labelled:  # explain re-reads the events, not the labels: it would not reproduce
-        return ("explain does not re-join labels yet (docs/labels.md): to explain an incident, "
-                f"run the demo without them, --config {PACKAGED / 'demo.yaml'} "
-                "--incidents-out FILE --events-out FILE")
-    if incidents and events:
+                 labels: str | None = None, labelled: bool = False) -> str:
+    """The command that explains the first incident, or what the demo needs for one to work
+    (with labels on, explain needs the label stream too: --labels-out)."""
+    if incidents and events and (labels or not labelled):
         cmd = ["driftline", "explain", incident, "--incidents", incidents, "--input", events,
+               *(["--labels", labels] if labelled and labels else []),
                "--config", config, "--out", f"explain-{incident}"]
         return "explain the first incident: " + " ".join(shlex.quote(c) for c in cmd)
-    return ("to explain an incident, run the demo with --incidents-out FILE --events-out FILE: "
-            "driftline explain re-reads the events an incident cites")
+    flags = "--incidents-out FILE --events-out FILE" + (" --labels-out FILE" if labelled else "")
+    return (f"to explain an incident, run the demo with {flags}: driftline explain re-reads "
+            "the events an incident cites" + (" and joins their labels" if labelled else ""))
 
 
 def _span(seconds: float) -> str:

@@ -217,23 +217,24 @@ def test_review_writes_markdown_and_schema_valid_json(
 def test_the_demo_prints_an_explain_command_that_works(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    """`demo --config demo.yaml --events-out` ends with a `driftline explain` line; run as
-    printed, it exits 0. With labels (the default config) the demo says explain cannot
-    re-join them yet and how to run the demo for explain instead."""
+    """`demo --events-out --labels-out` ends with a `driftline explain` line that joins the
+    demo's labels; run as printed, it exits 0. Without the labels file (or the events) the
+    demo says which files explain needs."""
     monkeypatch.setattr(demo, "Scenario", functools.partial(demo.Scenario, **SCENARIO))
     monkeypatch.chdir(tmp_path)
     assert main(["demo", "--fast", "--metrics-port", "0", "--incidents-out", "inc.jsonl",
-                 "--events-out", "events.jsonl", "--config", CONFIG]) == 0
+                 "--events-out", "events.jsonl", "--labels-out", "labels.jsonl"]) == 0
     out = capsys.readouterr().out
     (line,) = [x for x in out.splitlines() if x.startswith("explain the first incident: ")]
     argv = shlex.split(line.split(": ", 1)[1])
-    assert argv[:2] == ["driftline", "explain"]
+    assert argv[:2] == ["driftline", "explain"] and argv[argv.index("--labels") + 1] == \
+        "labels.jsonl"
     assert main(argv[1:]) == 0
     assert main(["demo", "--fast", "--metrics-port", "0", "--incidents-out", "inc.jsonl",
-                 "--config", CONFIG]) == 0
-    assert "run the demo with --incidents-out FILE --events-out FILE" in capsys.readouterr().out
-    assert main(["demo", "--fast", "--metrics-port", "0", "--incidents-out", "inc.jsonl",
                  "--events-out", "events.jsonl"]) == 0
+    assert "run the demo with --incidents-out FILE --events-out FILE --labels-out FILE" in \
+        capsys.readouterr().out
+    assert main(["demo", "--fast", "--metrics-port", "0", "--incidents-out", "inc.jsonl",
+                 "--config", CONFIG]) == 0  # demo.yaml: no labels layer, no labels file asked
     out = capsys.readouterr().out
-    assert "explain the first incident" not in out
-    assert "explain does not re-join labels yet" in out and "demo.yaml" in out
+    assert "run the demo with --incidents-out FILE --events-out FILE:" in out
