@@ -50,7 +50,8 @@ ROOT = HERE.parents[1]
 DASHBOARD = HERE / "dashboards" / "driftline.json"
 RUN_SH = ROOT / "deploy" / "local" / "prometheus" / "run.sh"
 ALL = {"model": ".*", "monitor": ".*", "segment": ".*"}
-# the demo's three injected failures and the segment each shows up in (src/driftline/demo.py)
+# three of the demo's injected failures and the segment each shows up in (src/driftline/demo.py;
+# the fourth, the east concept drift, shows in labels only)
 FOCUS = (("region-priority-rate", "south", "region-deprioritized: south's priority rate falls"),
          ("parcel-weight-psi", "__all__", "unit change: parcel_weight arrives in lb"),
          ("score-creep", "__all__", "score creep: over-confident scores, too slow for PSI/KS"))
