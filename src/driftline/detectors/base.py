@@ -23,6 +23,7 @@ from driftline.detectors.sketches import (
     CountTable,
     FloatArray,
     IntArray,
+    Moments,
     QuantileHistogram,
     ScoreHistogram,
     Sketch,
@@ -113,6 +114,27 @@ class Detector(ABC):
     def sufficient(self, evaluation: Evaluation, min_samples: int) -> bool:
         """Whether the evaluation rests on enough events to be judged at all."""
         return evaluation.n_current >= min_samples
+
+
+class MomentsDetector(Detector):
+    """A detector of a numeric signal read on count, sum and sum of squares (``Moments``):
+    the mean shift and the gradual detector of one signal share that sketch."""
+
+    input_kind: ClassVar = "numeric"
+
+    def sketch_key(self) -> Hashable:
+        return ("moments",)
+
+    def new_sketch(self, reference: Sketch | None = None) -> Moments:
+        if reference is None:
+            return Moments()
+        assert isinstance(reference, Moments)
+        return reference.empty()
+
+    def fit(self, values: FloatArray | IntArray, segments: IntArray | None) -> Moments:
+        sketch = Moments.fit(np.asarray(values, np.float64))
+        sketch.update(np.asarray(values, np.float64), segments)
+        return sketch
 
 
 class QuantileDetector(Detector):

@@ -34,15 +34,14 @@ in reference standard deviations; thresholds on it grade the severity.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 from river import drift
 
-from driftline.detectors.base import Detector, EvalContext, Evaluation, Memory, segment_rows
-from driftline.detectors.sketches import FloatArray, IntArray, Moments, Sketch
+from driftline.detectors.base import EvalContext, Evaluation, Memory, MomentsDetector, segment_rows
+from driftline.detectors.sketches import Moments, Sketch
 from driftline.errors import StateError
 from driftline.state import State, validated
 
@@ -121,7 +120,7 @@ class GradualMemory:
 
 
 @dataclass(frozen=True)
-class GradualDrift(Detector):
+class GradualDrift(MomentsDetector):
     """PageHinkley over per-window standardised means (river)."""
 
     delta: float = 0.5
@@ -133,21 +132,6 @@ class GradualDrift(Detector):
     statistic: ClassVar[str] = "mean_shift_sd"
     direction: ClassVar = "both"  # creep in either direction
     default_thresholds: ClassVar[tuple[float, float]] = (0.05, 0.2)
-    input_kind: ClassVar = "numeric"
-
-    def sketch_key(self) -> Hashable:
-        return ("moments",)
-
-    def new_sketch(self, reference: Sketch | None = None) -> Moments:
-        if reference is None:
-            return Moments()
-        assert isinstance(reference, Moments)
-        return reference.empty()
-
-    def fit(self, values: FloatArray | IntArray, segments: IntArray | None) -> Moments:
-        sketch = Moments.fit(np.asarray(values, np.float64))
-        sketch.update(np.asarray(values, np.float64), segments)
-        return sketch
 
     def new_memory(self) -> GradualMemory:
         return GradualMemory()

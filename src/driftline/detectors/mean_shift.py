@@ -23,15 +23,13 @@ Larger is worse (``direction = "above"``): an error that shrinks is not an incid
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
 from scipy import special
 
-from driftline.detectors.base import Detector, EvalContext, Evaluation, Memory, segment_rows
-from driftline.detectors.sketches import FloatArray, IntArray, Moments, Sketch
+from driftline.detectors.base import EvalContext, Evaluation, Memory, MomentsDetector, segment_rows
+from driftline.detectors.sketches import Moments, Sketch
 
 
 def welch(mean1: float, var1: float, n1: float, mean2: float, var2: float, n2: float,
@@ -57,7 +55,7 @@ def sample_stats(sketch: Moments, code: int | None) -> tuple[float, float, float
 
 
 @dataclass(frozen=True)
-class MeanShift(Detector):
+class MeanShift(MomentsDetector):
     """The window's mean vs the reference's, by Welch's t-test; value: relative change."""
 
     root: bool = False
@@ -66,21 +64,6 @@ class MeanShift(Detector):
     statistic: ClassVar[str] = "relative_mean_change"
     direction: ClassVar = "above"
     default_thresholds: ClassVar[tuple[float, float]] = (0.10, 0.25)
-    input_kind: ClassVar = "numeric"
-
-    def sketch_key(self) -> Hashable:
-        return ("moments",)  # the gradual detector's sketch: one per signal for both
-
-    def new_sketch(self, reference: Sketch | None = None) -> Moments:
-        if reference is None:
-            return Moments()
-        assert isinstance(reference, Moments)
-        return reference.empty()
-
-    def fit(self, values: FloatArray | IntArray, segments: IntArray | None) -> Moments:
-        sketch = Moments.fit(np.asarray(values, np.float64))
-        sketch.update(np.asarray(values, np.float64), segments)
-        return sketch
 
     def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
                  memory: Memory | None = None) -> list[Evaluation]:
