@@ -112,10 +112,6 @@ class AUC(ScoreDetector):
         if self.grid < 2 or self.min_class < 1:
             raise ValueError("grid must be at least 2 and min_class at least 1")
 
-    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
-                 memory: Memory | None = None) -> list[Evaluation]:
-        return self.evaluate_table(current, reference, ctx, memory).evaluations()
-
     def evaluate_table(self, current: Sketch, reference: Sketch, ctx: EvalContext,
                        memory: Memory | None = None) -> SegmentTable:
         """Every segment's DeLong test at once (one row, 'all', when unsegmented)."""

@@ -116,6 +116,20 @@ class Detector(ABC):
         return evaluation.n_current >= min_samples
 
 
+class ColumnarDetector(Detector):
+    """A detector that tests every segment at once, as arrays: ``evaluate_table`` is the
+    test, ``evaluate`` the same rows as objects (explain, doctests, the generic checks)."""
+
+    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                 memory: Memory | None = None) -> list[Evaluation]:
+        return self.evaluate_table(current, reference, ctx, memory).evaluations()
+
+    @abstractmethod
+    def evaluate_table(self, current: Sketch, reference: Sketch, ctx: EvalContext,
+                       memory: Memory | None = None) -> SegmentTable:
+        """Every segment's test as the columns of one table."""
+
+
 class MomentsDetector(Detector):
     """A detector of a numeric signal read on count, sum and sum of squares (``Moments``):
     the mean shift and the gradual detector of one signal share that sketch."""
@@ -163,7 +177,7 @@ class QuantileDetector(Detector):
         return sketch
 
 
-class ScoreDetector(Detector):
+class ScoreDetector(ColumnarDetector):
     """A detector of (score, label) pairs read on the shared ``ScoreHistogram``.
 
     Subclasses are dataclasses with ``grid`` (bins of the sketch: detectors with equal grids

@@ -120,10 +120,6 @@ class Calibration(ScoreDetector):
             sums = (neg + pos) - sums
         return calibration_bins(neg, pos, sums, self.bins)
 
-    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
-                 memory: Memory | None = None) -> list[Evaluation]:
-        return self.evaluate_table(current, reference, ctx, memory).evaluations()
-
     def evaluate_table(self, current: Sketch, reference: Sketch, ctx: EvalContext,
                        memory: Memory | None = None) -> SegmentTable:
         """Every segment's calibration test at once (one row, 'all', when unsegmented)."""

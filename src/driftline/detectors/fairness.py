@@ -47,7 +47,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from scipy import special
 
-from driftline.detectors.base import CountDetector, EvalContext, Evaluation, Memory
+from driftline.detectors.base import ColumnarDetector, CountDetector, EvalContext, Evaluation, Memory
 from driftline.detectors.sketches import CountTable, FloatArray, IntArray, Sketch
 from driftline.detectors.table import (
     BoolArray,
@@ -62,7 +62,7 @@ QUESTIONS = ("four_fifths", "vs_reference")
 
 
 @dataclass(frozen=True)
-class DisparateImpact(CountDetector):
+class DisparateImpact(ColumnarDetector, CountDetector):
     """Selection-rate ratio of each group to the most-selected group: the 4/5 rule now
     (``question="four_fifths"``) or the ratio's drift from the reference (``"vs_reference"``)."""
 
@@ -79,10 +79,6 @@ class DisparateImpact(CountDetector):
         if self.question not in QUESTIONS:
             raise ValueError(f"question {self.question!r}: use four_fifths (the 4/5 rule, now) "
                              "or vs_reference (the ratio's drift from the reference)")
-
-    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
-                 memory: Memory | None = None) -> list[Evaluation]:
-        return self.evaluate_table(current, reference, ctx, memory).evaluations()
 
     def evaluate_table(self, current: Sketch, reference: Sketch, ctx: EvalContext,
                        memory: Memory | None = None) -> SegmentTable:

@@ -29,7 +29,7 @@ from typing import ClassVar
 import numpy as np
 from scipy import special
 
-from driftline.detectors.base import CountDetector, EvalContext, Evaluation, Memory
+from driftline.detectors.base import ColumnarDetector, CountDetector, EvalContext, Evaluation, Memory
 from driftline.detectors.sketches import CountTable, Sketch
 from driftline.detectors.table import (
     SegmentTable,
@@ -58,7 +58,7 @@ def trials_successes(table: CountTable, code: int | None) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
-class SegmentRate(CountDetector):
+class SegmentRate(ColumnarDetector, CountDetector):
     """Rate of a 0/1 outcome per segment vs the same segment's reference rate."""
 
     name: ClassVar[str] = "segment_rate"
@@ -66,10 +66,6 @@ class SegmentRate(CountDetector):
     direction: ClassVar = "both"  # under- and over-serving both matter
     default_thresholds: ClassVar[tuple[float, float]] = (0.05, 0.10)
     input_kind: ClassVar = "binary"
-
-    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
-                 memory: Memory | None = None) -> list[Evaluation]:
-        return self.evaluate_table(current, reference, ctx, memory).evaluations()
 
     def evaluate_table(self, current: Sketch, reference: Sketch, ctx: EvalContext,
                        memory: Memory | None = None) -> SegmentTable:

@@ -24,13 +24,13 @@ from typing import ClassVar
 import numpy as np
 from scipy import special
 
-from driftline.detectors.base import CountDetector, EvalContext, Evaluation, Memory
+from driftline.detectors.base import ColumnarDetector, CountDetector, EvalContext, Evaluation, Memory
 from driftline.detectors.sketches import CountTable, Sketch
 from driftline.detectors.table import BoolArray, SegmentTable, ratio_or, rows_of, segment_codes
 
 
 @dataclass(frozen=True)
-class SegmentVolume(CountDetector):
+class SegmentVolume(ColumnarDetector, CountDetector):
     """Current share of traffic per segment over its reference share."""
 
     min_expected: float = 20.0
@@ -53,10 +53,6 @@ class SegmentVolume(CountDetector):
     def sufficient_rows(self, table: SegmentTable, min_samples: int) -> BoolArray:
         out: BoolArray = (table.columns["expected"] >= min_samples / 10) & table.keep
         return out
-
-    def evaluate(self, current: Sketch, reference: Sketch, ctx: EvalContext,
-                 memory: Memory | None = None) -> list[Evaluation]:
-        return self.evaluate_table(current, reference, ctx, memory).evaluations()
 
     def evaluate_table(self, current: Sketch, reference: Sketch, ctx: EvalContext,
                        memory: Memory | None = None) -> SegmentTable:
