@@ -77,7 +77,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 from confluent_kafka import (  # noqa: E402
     OFFSET_BEGINNING,
     Consumer,
-    KafkaError,
     Producer,
     TopicPartition,
 )
@@ -85,6 +84,7 @@ from confluent_kafka import (  # noqa: E402
 from driftline import demo  # noqa: E402
 from driftline.cli.kafka import demo_messages  # noqa: E402
 from driftline.config import KafkaConfig, load_config  # noqa: E402
+from driftline.investigate.streams import read_topic  # noqa: E402
 from driftline.io.kafka_settings import client_settings  # noqa: E402
 from driftline.io.kafka_sink import admin_client, ensure_topics, produce_all  # noqa: E402
 from driftline.logging import configure, get_logger  # noqa: E402
@@ -373,30 +373,9 @@ def replay_incidents(config_path: Path, ndjson: Path, workdir: Path) -> list[dic
 
 
 def read_incidents(bootstrap: str, topic: str) -> list[dict[str, Any]]:
-    """Every committed CloudEvent on the incident topic, up to its end."""
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-read-{uuid.uuid4().hex[:8]}",
-                  "enable.auto.commit": False, "enable.partition.eof": True,
-                  "isolation.level": "read_committed"})
-    out: list[dict[str, Any]] = []
-    try:
-        parts = sorted(c.list_topics(topic, timeout=10).topics[topic].partitions)
-        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
-        pending = set(parts)
-        deadline = time.monotonic() + 120
-        while pending:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{topic}: end not reached in 120s")
-            for m in c.consume(num_messages=1000, timeout=0.5):
-                err = m.error()
-                if err is None:
-                    out.append(json.loads(m.value() or b"{}"))
-                elif err.code() == KafkaError._PARTITION_EOF:
-                    pending.discard(m.partition())
-                else:
-                    raise RuntimeError(f"{topic}: {err}")
-    finally:
-        c.close()
-    return out
+    """Every committed CloudEvent on the incident topic, up to its end (validated, as
+    `driftline explain` reads them)."""
+    return read_topic(KafkaConfig(bootstrap=bootstrap), topic, timeout=120)
 
 
 def differences(a: Any, b: Any, path: str = "") -> list[str]:
