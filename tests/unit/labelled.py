@@ -29,6 +29,31 @@ class Labelled:
     times: list[float]
 
 
+def _scored(rng: np.random.Generator) -> tuple[str, float, float, str]:
+    """One event's region, feature x, score p = σ(x) and decision (threshold 0.5)."""
+    region = REGIONS[int(rng.integers(len(REGIONS)))]
+    x = float(rng.normal())
+    p = float(1 / (1 + np.exp(-x)))
+    return region, x, p, DECISIONS[0] if p >= 0.5 else DECISIONS[1]
+
+
+def _flipped(rng: np.random.Generator, decision: str, flip: float) -> str:
+    """The label: the decision, the other one with probability ``flip``."""
+    return DECISIONS[1 - DECISIONS.index(decision)] if rng.random() < flip else decision
+
+
+def _add(out: Labelled, eid: str, t: float, region: str, x: float, p: float, decision: str,
+         truth: str, **extra: str) -> None:
+    """The prediction event (``extra``: an inline label) and its raw values."""
+    out.events.append(orjson.dumps({
+        "event_id": eid, "model_id": "m", "timestamp": t, "features": {"x": x},
+        "prediction": p, "decision": decision, "segments": {"region": region}, **extra}))
+    out.region.append(region)
+    out.decision.append(decision)
+    out.truth.append(truth)
+    out.prediction.append(p)
+
+
 def classification(windows: int, per_window: int, *, seed: int = 0, size: float = 60.0,
                    wrong: float = 0.1, drift_from: int | None = None, drift_region: str = "south",
                    drift_wrong: float = 0.5, delay: float = 600.0, inline: bool = False,
@@ -42,25 +67,15 @@ def classification(windows: int, per_window: int, *, seed: int = 0, size: float 
     times = [start + (i + 0.5) * size / per_window for i in range(n)]
     out = Labelled([], [], [], [], [], [], times)
     for i, t in enumerate(times):
-        region = REGIONS[int(rng.integers(len(REGIONS)))]
-        x = float(rng.normal())
-        p = float(1 / (1 + np.exp(-x)))
-        decision = DECISIONS[0] if p >= 0.5 else DECISIONS[1]
+        region, x, p, decision = _scored(rng)
         flip = drift_wrong if drift_from is not None and i // per_window >= drift_from \
             and region == drift_region else wrong
-        truth = DECISIONS[1 - DECISIONS.index(decision)] if rng.random() < flip else decision
-        body = {"event_id": f"{prefix}{i}", "model_id": "m", "timestamp": t, "features": {"x": x},
-                "prediction": p, "decision": decision, "segments": {"region": region}}
-        if inline:
-            body["label"] = truth
-        else:
+        truth = _flipped(rng, decision, flip)
+        if not inline:
             out.labels.append(orjson.dumps({"event_id": f"{prefix}{i}", "label": truth,
                                             "timestamp": t + float(rng.exponential(delay))}))
-        out.events.append(orjson.dumps(body))
-        out.region.append(region)
-        out.decision.append(decision)
-        out.truth.append(truth)
-        out.prediction.append(p)
+        _add(out, f"{prefix}{i}", t, region, x, p, decision, truth,
+             **({"label": truth} if inline else {}))
     return out
 
 
@@ -104,22 +119,13 @@ def ranked(windows: int, per_window: int, *, seed: int = 0, size: float = 60.0,
     times = [start + (i + 0.5) * size / per_window for i in range(n)]
     out = Labelled([], [], [], [], [], [], times)
     for i, t in enumerate(times):
-        region = REGIONS[int(rng.integers(len(REGIONS)))]
-        x = float(rng.normal())
-        p = float(1 / (1 + np.exp(-x)))
-        decision = DECISIONS[0] if p >= 0.5 else DECISIONS[1]
+        region, x, p, decision = _scored(rng)
         near = math.exp(-2 * abs(x))
         drifted = drift_from is not None and i // per_window >= drift_from \
             and region == drift_region
         flip = wrong * (1 - near) / (1 - _NEAR) if drifted else wrong * near / _NEAR
-        truth = DECISIONS[1 - DECISIONS.index(decision)] if rng.random() < flip else decision
-        out.events.append(orjson.dumps({
-            "event_id": f"{prefix}{i}", "model_id": "m", "timestamp": t, "features": {"x": x},
-            "prediction": p, "decision": decision, "segments": {"region": region}}))
+        truth = _flipped(rng, decision, flip)
         out.labels.append(orjson.dumps({"event_id": f"{prefix}{i}", "label": truth,
                                         "timestamp": t + 10}))
-        out.region.append(region)
-        out.decision.append(decision)
-        out.truth.append(truth)
-        out.prediction.append(p)
+        _add(out, f"{prefix}{i}", t, region, x, p, decision, truth)
     return out
