@@ -16,6 +16,7 @@ import numpy as np
 from driftline.decode import Decoder
 from driftline.detectors.sketches import (
     CountTable,
+    DecisionHistogram,
     Moments,
     QuantileHistogram,
     ScoreHistogram,
@@ -53,10 +54,13 @@ def check_sketch(where: str, sk: Sketch, m: Monitor, decoder: Decoder,
     if like is not None and type(sk) is not type(like):
         raise StateError(f"{where}: a {type(sk).__name__} where the reference has a "
                          f"{type(like).__name__}")
-    if isinstance(sk, QuantileHistogram | ScoreHistogram):
-        if isinstance(like, QuantileHistogram | ScoreHistogram) and not np.array_equal(
-                sk.edges, like.edges):
+    if isinstance(sk, QuantileHistogram | ScoreHistogram | DecisionHistogram):
+        if isinstance(like, QuantileHistogram | ScoreHistogram | DecisionHistogram) \
+                and not np.array_equal(sk.edges, like.edges):
             raise StateError(f"{where}: bin edges differ from the reference's")
+        if isinstance(sk, DecisionHistogram) and sk.decisions > max(len(decoder.decisions), 1):
+            raise StateError(f"{where}: {sk.decisions} decisions, the vocabulary has "
+                             f"{len(decoder.decisions)}")
         rows = sk.counts.shape[0]
     elif isinstance(sk, CountTable):
         width = _width(m, decoder)

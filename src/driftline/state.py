@@ -116,8 +116,33 @@ class ScoreHistogramState(State):
         return self
 
 
+class DecisionHistogramState(State):
+    """Per segment row: (events, labelled, wrong) per (decision, score bin) cell."""
+
+    kind: Literal["decision_histogram"]
+    edges: list[Finite]
+    counts: list[list[Count]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shape(self) -> DecisionHistogramState:
+        if any(b < a for a, b in zip(self.edges, self.edges[1:], strict=False)):
+            raise ValueError("edges must be sorted")
+        cell = 3 * (len(self.edges) + 2)
+        width = len(self.counts[0])
+        if width % cell or any(len(row) != width for row in self.counts):
+            raise ValueError(f"every row of counts must have one width, a multiple of {cell} "
+                             "(3 counts per score bin: edges + 2)")
+        for row in self.counts:
+            if any(not (e >= n >= w) for e, n, w in zip(row[0::3], row[1::3], row[2::3],
+                                                        strict=True)):
+                raise ValueError("a cell's wrong decisions exceed its labelled events, or "
+                                 "its labelled events its events")
+        return self
+
+
 SketchState = Annotated[QuantileHistogramState | CountTableState | MomentsState
-                        | ScoreHistogramState, Field(discriminator="kind")]
+                        | ScoreHistogramState | DecisionHistogramState,
+                        Field(discriminator="kind")]
 
 
 # -- decoder --------------------------------------------------------------------------------

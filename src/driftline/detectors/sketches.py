@@ -19,6 +19,7 @@ import numpy.typing as npt
 from driftline.errors import StateError
 from driftline.state import (
     CountTableState,
+    DecisionHistogramState,
     MomentsState,
     QuantileHistogramState,
     ScoreHistogramState,
@@ -420,13 +421,113 @@ class ScoreHistogram:
                    np.asarray(s.sums, np.float64).reshape(-1, b))
 
 
-Sketch = QuantileHistogram | CountTable | Moments | ScoreHistogram
+class DecisionHistogram:
+    """Per segment, decision and score bin: events, labelled events, and wrong decisions.
+
+    The sketch of the estimated (CBPE-style) error rate (``cbpe``): it reads the
+    ``estimated_error`` signal, an (n, 3) column of (score, decision code, 1.0 wrong / 0.0
+    right / NaN unlabelled). A cell is a (decision, score bin) pair; bins are the reference's
+    score quantiles (``edges``, as ``QuantileHistogram``'s) plus one last bin for events
+    without a finite score. Row r, column ``3·(decision·B + bin) + k`` counts k = 0 the
+    events, 1 the labelled ones, 2 the wrong ones: new decision codes append columns, so
+    counts add exactly across panes and partitions. Events without a decision are left out.
+    """
+
+    kind = "decision_histogram"
+    __slots__ = ("counts", "edges")
+
+    def __init__(self, edges: FloatArray, counts: IntArray | None = None) -> None:
+        self.edges = np.asarray(edges, dtype=np.float64)
+        self.counts = np.zeros((1, 3 * self.bins), np.int64) if counts is None else counts
+
+    @classmethod
+    def fit(cls, values: FloatArray, grid: int) -> Self:
+        """Edges at the i/grid quantiles of the reference's finite scores (empty sketch)."""
+        values = np.asarray(values, np.float64).reshape(-1, 3)
+        return cls(QuantileHistogram.fit(values[values[:, 1] >= 0, 0], grid).edges)
+
+    @property
+    def bins(self) -> int:
+        """Score bins, the last one for events without a finite score."""
+        return self.edges.size + 2
+
+    @property
+    def decisions(self) -> int:
+        return int(self.counts.shape[1]) // (3 * self.bins)
+
+    def update(self, values: FloatArray, segments: IntArray | None = None) -> None:
+        values = np.asarray(values, np.float64).reshape(-1, 3)
+        keep = values[:, 1] >= 0
+        if not keep.all():
+            values = values[keep]
+            segments = None if segments is None else segments[keep]
+        if values.shape[0] == 0:
+            return
+        score, wrong = values[:, 0], values[:, 2]
+        finite = np.isfinite(score)
+        idx = np.where(finite, np.searchsorted(self.edges, np.where(finite, score, 0.0),
+                                               side="right"), self.bins - 1)
+        cell = 3 * (values[:, 1].astype(np.int64) * self.bins + idx)
+        width = 3 * self.bins * (int(values[:, 1].max()) + 1)
+        labelled = ~np.isnan(wrong)
+        bad = labelled & (wrong == 1.0)
+        cols = np.concatenate([cell, cell[labelled] + 1, cell[bad] + 2])
+        rows = None if segments is None else np.concatenate(
+            [segments, segments[labelled], segments[bad]])
+        self.counts = _bincount2d(rows, cols, max(width, self.counts.shape[1]), self.counts)
+
+    def empty(self) -> Self:
+        return type(self)(self.edges)
+
+    def merge(self, other: Self) -> Self:
+        return type(self)(self.edges, _add_aligned(self.counts, other.counts))
+
+    def cells(self, codes: IntArray | None, decisions: int | None = None) -> IntArray:
+        """(rows, 3, decisions, bins): events, labelled, wrong per cell, one row per code
+        (None: one row, every segment summed); zeros for codes and decisions never seen."""
+        d = max(self.decisions, decisions or 0)
+        width = 3 * self.bins * d
+        if codes is None:
+            flat = _grow(self.counts.sum(axis=0)[None, :], 1, width)
+        else:
+            flat = np.zeros((codes.size, width), np.int64)
+            inside = codes < self.counts.shape[0]
+            flat[inside, : self.counts.shape[1]] = self.counts[codes[inside]]
+        out: IntArray = flat.reshape(-1, d, self.bins, 3).transpose(0, 3, 1, 2)
+        return out
+
+    def row(self, segment: int | None) -> IntArray:
+        """Events per score bin of one segment (None: all), decisions summed."""
+        cells = self.cells(None if segment is None else np.array([segment], np.int64))
+        out: IntArray = cells[0, 0].sum(axis=0)
+        return out
+
+    @property
+    def total(self) -> int:
+        return int(self.counts[:, 0::3].sum())
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"kind": self.kind, "edges": self.edges.tolist(), "counts": self.counts.tolist()}
+
+    @classmethod
+    def restore(cls, snap: dict[str, Any]) -> Self:
+        return cls.from_state(validated(DecisionHistogramState, snap, "decision histogram"))
+
+    @classmethod
+    def from_state(cls, s: DecisionHistogramState) -> Self:
+        width = len(s.counts[0])
+        return cls(np.asarray(s.edges, np.float64),
+                   np.asarray(s.counts, np.int64).reshape(len(s.counts), width))
+
+
+Sketch = QuantileHistogram | CountTable | Moments | ScoreHistogram | DecisionHistogram
 
 _KINDS: dict[str, type[Sketch]] = {
     QuantileHistogram.kind: QuantileHistogram,
     CountTable.kind: CountTable,
     Moments.kind: Moments,
     ScoreHistogram.kind: ScoreHistogram,
+    DecisionHistogram.kind: DecisionHistogram,
 }
 
 
@@ -440,6 +541,8 @@ def merge(a: Sketch, b: Sketch) -> Sketch:
         return a.merge(b)
     if isinstance(a, ScoreHistogram) and isinstance(b, ScoreHistogram):
         return a.merge(b)
+    if isinstance(a, DecisionHistogram) and isinstance(b, DecisionHistogram):
+        return a.merge(b)
     raise TypeError(f"cannot merge a {type(a).__name__} with a {type(b).__name__}")
 
 
@@ -451,6 +554,8 @@ def sketch_from_state(s: SketchState) -> Sketch:
         return CountTable.from_state(s)
     if isinstance(s, ScoreHistogramState):
         return ScoreHistogram.from_state(s)
+    if isinstance(s, DecisionHistogramState):
+        return DecisionHistogram.from_state(s)
     return Moments.from_state(s)
 
 
