@@ -268,9 +268,10 @@ class MonitorWindow(_Strict):
 #: feature and decision names are whatever the events carry (any Unicode, even empty values)
 #: signals of the performance layer (labels joined to predictions, ``performance.py``)
 PERFORMANCE_SIGNALS = ("error", "precision", "recall", "abs_error", "squared_error",
-                       "score_label")
+                       "score_label", "estimated_error")
 SIGNAL = re.compile(r"^(feature:[\s\S]*|prediction|decision|decision=[\s\S]*|latency_ms|volume"
-                    r"|error|precision|recall|abs_error|squared_error|score_label)\Z")
+                    r"|error|precision|recall|abs_error|squared_error|score_label"
+                    r"|estimated_error)\Z")
 
 
 class MonitorConfig(_Strict):
@@ -280,10 +281,11 @@ class MonitorConfig(_Strict):
     models: list[str] = Field(default_factory=list, description="Empty = every model.")
     signal: str = Field(
         description="feature:NAME | prediction | decision | decision=VALUE | latency_ms | volume"
-                    " | error | precision | recall | abs_error | squared_error | score_label")
+                    " | error | precision | recall | abs_error | squared_error | score_label"
+                    " | estimated_error")
     detector: Literal["psi", "ks", "chi_square", "jensen_shannon", "segment_rate",
                       "disparate_impact", "segment_volume", "gradual", "mean_shift", "auc",
-                      "calibration"]
+                      "calibration", "cbpe"]
     params: dict[str, Any] = Field(default_factory=dict)
     segment_by: str | None = None
     window: MonitorWindow | None = Field(
@@ -304,7 +306,7 @@ class MonitorConfig(_Strict):
         if not SIGNAL.match(v):
             raise ValueError(f"unknown signal {v!r}: use feature:NAME, prediction, decision, "
                              "decision=VALUE, latency_ms, volume, or (labels) error, precision, "
-                             "recall, abs_error, squared_error, score_label")
+                             "recall, abs_error, squared_error, score_label, estimated_error")
         return v
 
     @model_validator(mode="after")
@@ -324,6 +326,9 @@ class MonitorConfig(_Strict):
         if (self.detector in ("auc", "calibration")) != (self.signal == "score_label"):
             raise ValueError("auc and calibration read signal: score_label (the score with its "
                              "label), and score_label is read by them only")
+        if (self.detector == "cbpe") != (self.signal == "estimated_error"):
+            raise ValueError("cbpe reads signal: estimated_error (the score, the decision and "
+                             "whether a label says it was wrong), and only cbpe reads it")
         if self.thresholds and self.thresholds.warning == self.thresholds.critical:
             raise ValueError("warning and critical thresholds must differ")
         if self.detector == "auc" and self.thresholds and not (

@@ -61,7 +61,8 @@ class Evaluator:
         if m.cfg.segment_by is not None:
             vocab = decoder.segment_values[m.cfg.segment_by]
             segs = SegmentNames(vocab.names, vocab.index)
-        cats = category_names(m.cfg.signal, decoder) if m.kind == "categorical" else ()
+        cats = category_names(m.cfg.signal, decoder) if m.kind in ("categorical", "estimated") \
+            else ()
         return EvalContext(segments=segs, categories=cats, min_reference=self.min_reference)
 
     def snapshot(self) -> dict[str, Any]:

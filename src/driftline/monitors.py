@@ -81,7 +81,7 @@ def values(m: Monitor, batch: Batch, decoder: Decoder) -> FloatArray | IntArray:
 
 
 def category_names(signal: str, decoder: Decoder) -> list[str]:
-    if signal == "decision":
+    if signal in ("decision", "estimated_error"):
         return list(decoder.decisions.names)
     name = signal.removeprefix("feature:")
     vocab = decoder.categories.get(name)
@@ -220,10 +220,11 @@ def ident(name: str) -> str:
 
 
 def performance_preset(schema: Schema, task: str | None) -> list[dict[str, Any]]:
-    """With labels: error rate (overall, per segment, gradual), precision, recall, ROC AUC
-    (overall and per segment key), calibration error and equal opportunity per segment key
-    for classification (also when no reference label told the task: those monitors then say
-    they are blind); MAE and RMSE for regression."""
+    """With labels: error rate (overall, per segment, gradual), its estimate before labels
+    (overall and per segment key), precision, recall, ROC AUC and calibration error (overall
+    and per segment key) and equal opportunity per segment key for classification (also when
+    no reference label told the task: those monitors then say they are blind); MAE and RMSE
+    for regression."""
     keys = [ident(k) for k in schema.segments]
     if task == "regression":
         return [{"name": "mae", "signal": "abs_error", "detector": "mean_shift"},
@@ -245,11 +246,18 @@ def performance_preset(schema: Schema, task: str | None) -> list[dict[str, Any]]
              "direction": "above"},
             {"name": "auc", "signal": "score_label", "detector": "auc"},
             {"name": "calibration", "signal": "score_label", "detector": "calibration"},
+            {"name": "estimated-error-rate", "signal": "estimated_error", "detector": "cbpe"},
             *({"name": f"error-rate-by-{i}", "signal": "error", "detector": "segment_rate",
                "segment_by": k, "direction": "above"}
               for i, k in zip(keys, schema.segments, strict=True)),
             *({"name": f"auc-by-{i}", "signal": "score_label", "detector": "auc",
                "segment_by": k} for i, k in zip(keys, schema.segments, strict=True)),
+            *({"name": f"calibration-by-{i}", "signal": "score_label",
+               "detector": "calibration", "segment_by": k}
+              for i, k in zip(keys, schema.segments, strict=True)),
+            *({"name": f"estimated-error-rate-by-{i}", "signal": "estimated_error",
+               "detector": "cbpe", "segment_by": k}
+              for i, k in zip(keys, schema.segments, strict=True)),
             # vs_reference: a gap the reference already had is not news, a worsening is
             *({"name": f"equal-opportunity-by-{i}", "signal": "recall",
                "detector": "disparate_impact", "segment_by": k,

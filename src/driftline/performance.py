@@ -16,6 +16,10 @@ The scored signal ``score_label`` (read by ``auc`` and ``calibration``) is the o
 carries the score and the label together, so one sketch ``update`` sees both: an (n, 2) float
 array of (prediction, 1.0 if the label is the positive class, 0.0 if another, NaN unlabelled).
 
+The estimated signal ``estimated_error`` (read by ``cbpe``, the error rate estimated before
+labels come) is an (n, 3) float array of (prediction, decision code — −1 without a decision —,
+``error`` as 1.0 / 0.0, NaN unlabelled): every event counts, labelled or not.
+
 The task (classification or regression) and the positive class are decided once, from the
 reference's labels (``decide``), and kept with the decoder's vocabularies.
 """
@@ -34,19 +38,26 @@ OUTCOME_NAMES = {"error": ("right", "wrong"), "precision": ("false positive", "t
                  "recall": ("false negative", "true positive")}
 NUMERIC = ("abs_error", "squared_error")
 SCORED = ("score_label",)
+ESTIMATED = ("estimated_error",)
 #: the positive class when the config names none and the labels hold one of these
 DEFAULT_POSITIVE = ("true", "1")
 
 
 def kind(signal: str) -> str | None:
-    """'binary', 'numeric' or 'scored' for a performance signal, None for any other."""
+    """'binary', 'numeric', 'scored' or 'estimated' for a performance signal, None for any
+    other."""
     return "binary" if signal in BINARY else "numeric" if signal in NUMERIC else \
-        "scored" if signal in SCORED else None
+        "scored" if signal in SCORED else "estimated" if signal in ESTIMATED else None
 
 
 def extract(signal: str, batch: Batch, decoder: Decoder) -> FloatArray | IntArray:
     """The signal's column (all −1 / NaN for a batch without the labels layer's columns)."""
     n = len(batch)
+    if signal in ESTIMATED:
+        error = extract("error", batch, decoder)
+        wrong = np.where(error < 0, np.nan, error.astype(np.float64))
+        out3: FloatArray = np.column_stack([batch.prediction, batch.decision, wrong])
+        return out3
     if batch.label is None or batch.label_value is None:
         return np.full(n, -1, np.int64) if signal in BINARY else np.full(
             (n, 2) if signal in SCORED else n, np.nan)

@@ -129,3 +129,29 @@ def ranked(windows: int, per_window: int, *, seed: int = 0, size: float = 60.0,
                                         "timestamp": t + 10}))
         _add(out, f"{prefix}{i}", t, region, x, p, decision, truth)
     return out
+
+
+def crowding(windows: int, per_window: int, *, seed: int = 0, size: float = 60.0,
+             shift_from: int | None = None, shift_region: str = "south", spread: float = 0.3,
+             prefix: str = "e", start: float = T0) -> Labelled:
+    """Events whose decisions are wrong with a chance that is highest near the threshold
+    (P(wrong | score) fixed throughout, as ``ranked``'s); in ``shift_region`` from window
+    ``shift_from`` on, the feature's spread shrinks to ``spread`` — the scores crowd the
+    threshold, so more decisions are wrong with no change of concept (a covariate shift).
+    Labels come 10 s later."""
+    rng = np.random.default_rng(seed)
+    n = windows * per_window
+    times = [start + (i + 0.5) * size / per_window for i in range(n)]
+    out = Labelled([], [], [], [], [], [], times)
+    for i, t in enumerate(times):
+        region = REGIONS[int(rng.integers(len(REGIONS)))]
+        shifted = shift_from is not None and i // per_window >= shift_from \
+            and region == shift_region
+        x = float(rng.normal(0.0, spread if shifted else 1.0))
+        p = float(1 / (1 + np.exp(-x)))
+        decision = DECISIONS[0] if p >= 0.5 else DECISIONS[1]
+        truth = _flipped(rng, decision, 0.45 * math.exp(-2 * abs(x)))
+        out.labels.append(orjson.dumps({"event_id": f"{prefix}{i}", "label": truth,
+                                        "timestamp": t + 10}))
+        _add(out, f"{prefix}{i}", t, region, x, p, decision, truth)
+    return out

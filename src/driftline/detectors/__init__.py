@@ -6,6 +6,7 @@ from driftline.detectors.auc import AUC
 from driftline.detectors.base import Detector, EvalContext, Evaluation
 from driftline.detectors.calibration import Calibration
 from driftline.detectors.categorical import CategoricalPSI, ChiSquare, JensenShannon
+from driftline.detectors.cbpe import CBPE
 from driftline.detectors.fairness import DisparateImpact
 from driftline.detectors.gradual import GradualDrift, GradualRate
 from driftline.detectors.ks import KS
@@ -27,10 +28,11 @@ REGISTRY: dict[str, dict[str, type[Detector]]] = {
     "mean_shift": {"numeric": MeanShift},
     "auc": {"scored": AUC},
     "calibration": {"scored": Calibration},
+    "cbpe": {"estimated": CBPE},
 }
 
 __all__ = [
-    "AUC", "KS", "PSI", "REGISTRY", "Calibration", "CategoricalPSI", "ChiSquare", "Detector",
+    "AUC", "CBPE", "KS", "PSI", "REGISTRY", "Calibration", "CategoricalPSI", "ChiSquare", "Detector",
     "DisparateImpact", "EvalContext", "Evaluation", "GradualDrift", "GradualRate",
     "JensenShannon", "MeanShift", "SegmentRate", "SegmentVolume",
 ]

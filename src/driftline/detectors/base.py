@@ -66,8 +66,10 @@ class Detector(ABC):
     default_thresholds: ClassVar[tuple[float, float]]
     #: "numeric" detectors read floats, "categorical" read vocabulary codes,
     #: "binary" read 0/1 outcomes, "volume" read only segment codes, "scored" read
-    #: (score, label) pairs (``performance.py``'s ``score_label``).
-    input_kind: ClassVar[Literal["numeric", "categorical", "binary", "volume", "scored"]]
+    #: (score, label) pairs (``performance.py``'s ``score_label``), "estimated" read
+    #: (score, decision, wrong) triples (``estimated_error``).
+    input_kind: ClassVar[Literal["numeric", "categorical", "binary", "volume", "scored",
+                                 "estimated"]]
 
     @abstractmethod
     def sketch_key(self) -> Hashable:

@@ -73,6 +73,14 @@ def make_values(kind: str, rng: np.random.Generator, n: int, shift: float = 0.0)
         # (score, label) pairs: dyadic scores (exact sums), labels more likely for high scores
         score = np.round(np.clip(rng.normal(0.5 + shift, 0.2, n), 0, 1) * 64) / 64
         return np.column_stack([score, (rng.random(n) < score).astype(np.float64)])
+    if kind == "estimated":
+        # (score, decision code, wrong): decide 1 above 0.5, wrong more often near 0.5, a
+        # tenth unlabelled and a twentieth without a score
+        score = np.round(np.clip(rng.normal(0.4 + shift, 0.2, n), 0, 1) * 64) / 64
+        wrong = (rng.random(n) < 0.5 - np.abs(score - 0.5)).astype(np.float64)
+        wrong[rng.random(n) < 0.1] = np.nan
+        score[rng.random(n) < 0.05] = np.nan
+        return np.column_stack([score, (score > 0.5).astype(np.float64), wrong])
     raise AssertionError(f"unknown input kind {kind!r}")
 
 
@@ -303,6 +311,7 @@ CONSTANTS: dict[str, list[float]] = {
     "binary": [0, 1],
     "volume": [0],
     "scored": [0.0, 1.0],  # score and label alike: a reference of one class
+    "estimated": [0.0, 1.0],  # score, decision and wrong alike
 }
 
 
@@ -316,7 +325,10 @@ def test_constant_inputs(cls: type[Detector], segmented: bool) -> None:
     dtype: type[np.generic] = np.float64 if kind == "numeric" else np.int64
     for ref_value in CONSTANTS[kind]:
         for cur_value in CONSTANTS[kind]:
-            shape = (lambda n: (n, 2)) if kind == "scored" else (lambda n: n)
+            width = {"scored": 2, "estimated": 3}.get(kind)
+
+            def shape(n: int, width: int | None = width) -> tuple[int, ...]:
+                return (n, width) if width else (n,)
             ref = det.fit(np.full(shape(2_000), ref_value, dtype),
                           make_segments(rng, 2_000, segmented))
             cur = sketch_of(det, ref, np.full(shape(500), cur_value, dtype),

@@ -5,12 +5,13 @@ blind the performance monitors (a coverage incident), labels that never join are
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from labelled import Labelled, classification, ranked, regression
+from labelled import Labelled, classification, crowding, ranked, regression
 from sklearn.metrics import roc_auc_score
 
 from driftline.config import Config, LabelFieldNames
@@ -21,6 +22,7 @@ from driftline.labels.lines import LabelReader
 from driftline.labels.store import LabelStore
 
 PERFORMANCE = ("error-rate", "precision", "recall", "gradual-error", "auc", "calibration",
+               "estimated-error-rate",
                "mae", "rmse", "gradual-abs-error")
 REF_START = 1_770_962_400.0 - 86_400  # the reference: the day before
 
@@ -66,6 +68,9 @@ def test_a_label_only_change_opens_only_performance_incidents(tmp_path: Path) ->
     assert ("error-rate-by-region", "south") in got
     assert all(is_performance(m) for m, _ in got), got
     assert engine.labels is not None and engine.labels.counts["joined"] == 15_000
+    # a concept drift: the estimate (which assumes P(label | score, decision) unchanged)
+    # cannot see it, by design, and says nothing
+    assert not {m for m, _ in got if m.startswith("estimated-")}, got
 
 
 def test_a_clean_labelled_stream_raises_nothing(tmp_path: Path) -> None:
@@ -183,13 +188,15 @@ def test_a_model_that_gets_better_opens_no_performance_incident(tmp_path: Path) 
     change the other way round (5% → 30%) does open them. Two exceptions, rightly: equal
     opportunity (the south's recall now outruns the other regions', a gap the reference had
     not) and calibration (the same scores now mean other outcome rates: a score of 0.6 is
-    right 95% of the time — miscalibrated, if in the model's favour)."""
+    right 95% of the time — miscalibrated, if in the model's favour), overall and in the
+    south only."""
     ref = classification(1, 16_000, seed=1, size=3600, prefix="r", start=REF_START, wrong=0.3)
     better = classification(10, 1500, seed=2, drift_from=5, wrong=0.3, drift_wrong=0.05)
     events, _, _ = run(better, ref, tmp_path)
     got = opened(events)
-    assert not {m for m, _ in got if is_performance(m) and m != "calibration" and
-                not m.startswith("equal-opportunity-by-")}, got
+    assert not {m for m, _ in got if is_performance(m) and not m.startswith(
+        ("calibration", "equal-opportunity-by-"))}, got
+    assert {r for m, r in got if m == "calibration-by-region"} <= {"south"}
     assert {r for m, r in got if m.startswith("equal-opportunity-by-")} <= {"north", "east",
                                                                             "west"}
     ref = classification(1, 16_000, seed=1, size=3600, prefix="r", start=REF_START, wrong=0.05)
@@ -305,3 +312,28 @@ def test_a_labelled_engine_restored_from_json_judges_auc_alike(tmp_path: Path) -
     histograms[0]["edges"][0] -= 1.0  # still sorted, the right length: not the reference's
     with pytest.raises(StateError, match="bin edges differ"):
         engine().restore(bad)
+
+
+def test_scores_that_crowd_the_threshold_open_the_estimate_before_any_label(
+        tmp_path: Path) -> None:
+    """A covariate shift in the south (scores crowd the threshold from window 4: more wrong
+    decisions, the same P(wrong | score)) and no label after the reference: the realised
+    error rates are blind (a coverage incident says so), the estimated error rate opens for
+    the south — flagged as estimated — and its estimate is near the hidden truth."""
+    ref = crowding(1, 16_000, seed=21, size=3600, prefix="r", start=REF_START)
+    stream = crowding(10, 1500, seed=22, shift_from=4)
+    events, _, _ = run(stream, ref, tmp_path, labels=[])
+    got = opened(events)
+    assert ("estimated-error-rate-by-region", "south") in got, got
+    assert not {r for m, r in got if m == "estimated-error-rate-by-region"} - {"south"}, got
+    assert "error-rate" in blind(events)
+    first = next(e for e in events if e["type"].endswith(".opened")
+                 and e["data"]["monitor"] == "estimated-error-rate-by-region")
+    details = first["data"]["evidence"]["details"]
+    assert details["estimated"] is True and details["labelled"] == 0
+    window = first["data"]["window"]
+    lo, hi = (datetime.fromisoformat(window[k]).timestamp() for k in ("start", "end"))
+    truth = [t != d for t, d, r, ts in zip(stream.truth, stream.decision, stream.region,
+                                           stream.times, strict=True)
+             if r == "south" and lo <= ts < hi]
+    assert abs(details["estimated_error_rate"] - float(np.mean(truth))) < 0.05
