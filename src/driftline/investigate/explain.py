@@ -26,6 +26,7 @@ from driftline.investigate.recompute import (
     evaluate_window,
     matching,
 )
+from driftline.investigate.scores import score_view
 from driftline.investigate.sources import Events, EventsGone
 from driftline.investigate.summary import summary
 from driftline.investigate.views import distribution, finite, segment_rows
@@ -165,6 +166,7 @@ def explain(history: IncidentHistory, ctx: Context) -> Explanation:
         series=series,
         segments=segment_rows(ctx.setup, m, first["model_id"], win, first["segment"]),
         distribution=distribution(ctx.setup, m, first["model_id"], win, first["segment"], f_open),
+        scores=score_view(ctx.setup, m, first["model_id"], win, first["segment"], f_open),
         versions={"window": sorted(ctx.setup.decoder.versions.names[v] for v in win.pane.versions),
                   "reference": list(ctx.setup.reference.decoder.get("versions", {})
                                     .get("names", []))},

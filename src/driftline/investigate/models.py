@@ -70,6 +70,48 @@ class Bar(_Model):
     contributing: bool
 
 
+class ScoreBin(_Model):
+    """One coarse score bin of an ``auc`` or ``calibration`` monitor's score histograms: the
+    labelled events of the opening window and of the reference, in the detector's orientation
+    (``ScoreView.score_of``)."""
+
+    label: str = Field(description="The bin's score range [low, high), of the raw score.")
+    low: float | None = Field(description="None: −∞.")
+    high: float | None = Field(description="None: ∞.")
+    positives: int = Field(description="Current window: labelled events of the class the score "
+                                       "ranks high (ScoreView.high_class).")
+    negatives: int
+    reference_positives: int
+    reference_negatives: int
+    positive_share: float = Field(description="This bin's share of the window's positives.")
+    negative_share: float
+    reference_positive_share: float
+    reference_negative_share: float
+    mean_score: float | None = Field(description="Mean score of the window's labelled events "
+                                                 "(1 − score when score_of is 'other').")
+    positive_rate: float | None
+    reference_mean_score: float | None
+    reference_positive_rate: float | None
+    ece_contribution: float = Field(description="events/N × |mean score − positive rate|: "
+                                                "the bin's part of the window's ECE.")
+    contributing: bool = Field(description="auc: one of the three bins whose class shares moved "
+                                           "most; calibration: a bin the detector names.")
+
+
+class ScoreView(_Model):
+    """The score histograms of an ``auc`` or ``calibration`` incident's opening window."""
+
+    detector: Literal["auc", "calibration"]
+    score_of: Literal["positive", "other"] = Field(
+        description="other: the reference ranks the other class higher, the classes swap.")
+    high_class: str = Field(description="The class counted as positive here.")
+    auc: float | None
+    reference_auc: float | None
+    ece: float | None
+    reference_ece: float | None
+    bins: list[ScoreBin]
+
+
 class Inputs(_Model):
     """What the recomputation read, so anyone can run it again."""
 
@@ -105,6 +147,8 @@ class Explanation(_Model):
     series: list[SeriesPoint] = Field(default_factory=list)
     segments: list[SegmentRow] = Field(default_factory=list)
     distribution: list[Bar] = Field(default_factory=list)
+    scores: ScoreView | None = Field(None, description="auc and calibration: the score "
+                                                       "histograms, per coarse score bin.")
     versions: dict[str, list[str]] = Field(default_factory=dict,
                                            description="window: in the opening window; "
                                                        "reference: in the reference's vocabulary.")

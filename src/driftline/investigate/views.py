@@ -91,7 +91,8 @@ def segment_rows(setup: Setup, m: Monitor, model: str, win: WindowResult,
     return sorted(rows, key=lambda r: -r.traffic_share)
 
 
-def _bin_label(lo: float, hi: float) -> str:
+def bin_label(lo: float, hi: float) -> str:
+    """A bin's range for a person: ``[lo, hi)``, ±∞ at the ends."""
     def fmt(x: float) -> str:
         return "−∞" if x == -np.inf else "∞" if x == np.inf else f"{x:.4g}"
     return f"[{fmt(lo)}, {fmt(hi)})"
@@ -108,7 +109,7 @@ def _histogram_bars(ref: QuantileHistogram, cur: QuantileHistogram, code: int | 
     highs = np.concatenate([inner, [np.inf]])
     rs, cs = r / max(r.sum(), 1), c / max(c.sum(), 1)
     marked = _marked_bins(f, lows, highs, rs, cs)
-    return [Bar(label=_bin_label(lows[i], highs[i]), reference_share=float(rs[i]),
+    return [Bar(label=bin_label(lows[i], highs[i]), reference_share=float(rs[i]),
                 current_share=float(cs[i]), contributing=i in marked) for i in range(len(r))]
 
 
