@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from matplotlib.figure import Figure
 
-from driftline.investigate.models import Bar, SegmentRow, SeriesPoint
+from driftline.investigate.models import Bar, ScoreView, SegmentRow, SeriesPoint
 from driftline.timestamps import parse_timestamp
 
 REFERENCE, CURRENT, MARKED = "#9aa5b1", "#2f6fb3", "#d1495b"
@@ -133,3 +133,52 @@ def segments_png(rows: Sequence[SegmentRow], title: str) -> str:
     right.grid(axis="x", alpha=0.3)
     fig.suptitle(title, fontsize=10)
     return _png(fig)
+
+
+
+def scores_png(view: ScoreView, title: str) -> str:
+    """auc: each class's share per score bin, reference vs current; calibration: the
+    reliability diagram (positive rate against mean score per bin). Marked bins in red."""
+    fig = Figure(figsize=(9, 3.6))
+    if view.detector == "calibration":
+        _reliability(fig, view)
+    else:
+        _class_shares(fig, view)
+    fig.suptitle(title, fontsize=10)
+    return _png(fig)
+
+
+def _reliability(fig: Figure, view: ScoreView) -> None:
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], color="#555", ls="--", lw=1, label="calibrated")
+    ref = [(b.reference_mean_score, b.reference_positive_rate) for b in view.bins
+           if b.reference_mean_score is not None and b.reference_positive_rate is not None]
+    ax.plot([x for x, _ in ref], [y for _, y in ref], "o-", color=REFERENCE, label="reference")
+    cur = [(b.mean_score, b.positive_rate, MARKED if b.contributing else CURRENT)
+           for b in view.bins if b.mean_score is not None and b.positive_rate is not None]
+    ax.plot([x for x, _, _ in cur], [y for _, y, _ in cur], "-", color=CURRENT)
+    ax.scatter([x for x, _, _ in cur], [y for _, y, _ in cur], c=[c for _, _, c in cur],
+               zorder=3, label="current (red: adds most to the ECE)")
+    ax.set_xlabel("mean score of the bin" + (" (1 − score)" if view.score_of == "other" else ""))
+    ax.set_ylabel(f"rate of {view.high_class}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _class_shares(fig: Figure, view: ScoreView) -> None:
+    bins = view.bins
+    x, w = list(range(len(bins))), 0.4
+    colors = [MARKED if b.contributing else CURRENT for b in bins]
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, name, cur, ref in (
+            (axes[0], f"positives ({view.high_class})", [b.positive_share for b in bins],
+             [b.reference_positive_share for b in bins]),
+            (axes[1], "negatives", [b.negative_share for b in bins],
+             [b.reference_negative_share for b in bins])):
+        ax.bar([i - w / 2 for i in x], ref, w, color=REFERENCE, label="reference")
+        ax.bar([i + w / 2 for i in x], cur, w, color=colors, label="current (red: moved most)")
+        ax.set_xticks(x, [b.label for b in bins], rotation=45, ha="right", fontsize=7)
+        ax.set_title(name, fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("share of the class, per score bin")
+    axes[0].legend(fontsize=8)

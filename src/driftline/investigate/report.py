@@ -64,6 +64,7 @@ def _figures(ex: Explanation) -> str:
         parts.append(_img(plots.distribution_png(ex.distribution, f"{ex.signal}"
                                                  f"{' — ' + seg if seg else ''}: opening window"),
                           "distribution of the signal, reference vs current", "fig-distribution"))
+    parts.append(_scores(ex, seg))
     if ex.series:
         t = ex.thresholds
         parts.append("<h2>Since when: the statistic per window</h2>")
@@ -87,6 +88,39 @@ def _figures(ex: Explanation) -> str:
               r.traffic_share, r.reference_share, r.level, r.q_value) for r in ex.segments],
             [r.incident for r in ex.segments]))
     return "".join(parts)
+
+
+def _scores(ex: Explanation, seg: str) -> str:
+    """An auc or calibration incident's score histograms: per coarse score bin, the classes'
+    shares (auc) or the reliability table (calibration), reference vs current."""
+    v = ex.scores
+    if v is None or not v.bins:
+        return ""
+    title = f"{ex.monitor}{' — ' + seg if seg else ''}: opening window"
+    flip = "" if v.score_of == "positive" else (
+        " The reference ranks the positive class lower than the other: the classes swap"
+        + (", and the mean score is 1 − score." if v.detector == "calibration" else "."))
+    marked = [b.contributing for b in v.bins]
+    if v.detector == "auc":
+        head = (f"<p>AUC {_fmt(v.reference_auc)} in the reference, {_fmt(v.auc)} in the window. "
+                f"Positives: {escape(v.high_class)}; marked: the bins whose class shares moved "
+                f"most.{escape(flip)}</p>")
+        table = _table(["score", "positives: reference share", "current share",
+                        "negatives: reference share", "current share", "positives", "negatives"],
+                       [(b.label, b.reference_positive_share, b.positive_share,
+                         b.reference_negative_share, b.negative_share, b.positives, b.negatives)
+                        for b in v.bins], marked)
+    else:
+        head = (f"<p>ECE {_fmt(v.reference_ece)} in the reference, {_fmt(v.ece)} in the window. "
+                f"Positive rate: the rate of {escape(v.high_class)}; marked: the bins adding "
+                f"most to the ECE.{escape(flip)}</p>")
+        table = _table(["score", "events", "mean score", "positive rate",
+                        "reference positive rate", "part of ECE"],
+                       [(b.label, b.positives + b.negatives, b.mean_score, b.positive_rate,
+                         b.reference_positive_rate, b.ece_contribution) for b in v.bins], marked)
+    return ("<h2>What moved: the score histograms, reference vs current</h2>" + head
+            + _img(plots.scores_png(v, title), "score histograms, reference vs current",
+                   "fig-scores") + table)
 
 
 def _versions(ex: Explanation) -> str:

@@ -54,12 +54,40 @@ def what_moved(ex: Explanation, data: dict[str, Any]) -> str:
         return (f"The mean of {signal_text(ex.signal)} moved by {ex.value_cited:.3g} reference "
                 f"standard deviations ({details.get('reference_mean'):.4g} → "
                 f"{details.get('current_mean'):.4g}), a creep no single window shows.")
+    if ex.scores is not None:
+        return scores_text(ex)
     moved = [b for b in ex.distribution if b.contributing]
     where = "; ".join(f"{b.label}: {_pct(b.reference_share)} → {_pct(b.current_share)}"
                       for b in moved[:3])
     scope = f" for {seg}" if seg else ""
     return (f"The distribution of {signal_text(ex.signal)}{scope} moved"
             + (f", most in {where}." if where else "."))
+
+
+def _num(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def scores_text(ex: Explanation) -> str:
+    """An auc or calibration incident: the statistic in the reference and the window, and the
+    score bins marked (where the class shares moved most, or that add most to the ECE)."""
+    v = ex.scores
+    assert v is not None
+    marked = [b for b in v.bins if b.contributing]
+    if v.detector == "auc":
+        where = "; ".join(f"{b.label}: positives {_pct(b.reference_positive_share)} → "
+                          f"{_pct(b.positive_share)}, negatives "
+                          f"{_pct(b.reference_negative_share)} → {_pct(b.negative_share)}"
+                          for b in marked)
+        return (f"The score's AUC (positives: {v.high_class}) went from {_num(v.reference_auc)} "
+                f"in the reference to {_num(v.auc)}; the class shares moved most in score bins "
+                f"{where}.")
+    where = "; ".join(f"{b.label}: mean score {_num(b.mean_score)}, positive rate "
+                      f"{_pct(b.positive_rate)} (reference {_pct(b.reference_positive_rate)})"
+                      for b in marked)
+    return (f"The score's calibration error (ECE, positives: {v.high_class}) went from "
+            f"{_num(v.reference_ece)} in the reference to {_num(v.ece)}; most in score bins "
+            f"{where}.")
 
 
 def lifecycle_text(history: IncidentHistory) -> str:
