@@ -155,3 +155,23 @@ def crowding(windows: int, per_window: int, *, seed: int = 0, size: float = 60.0
                                         "timestamp": t + 10}))
         _add(out, f"{prefix}{i}", t, region, x, p, decision, truth)
     return out
+
+
+def calibrated(windows: int, per_window: int, *, seed: int = 0, size: float = 60.0,
+               drift_from: int | None = None, shift: float = 0.25, prefix: str = "e",
+               start: float = T0) -> Labelled:
+    """Events whose label is ``prioritize`` with probability the score p = σ(x) (a calibrated
+    score of ``prioritize``); from window ``drift_from`` on, with probability p − ``shift``
+    (clipped at 0: the score overstates it). Labels come 10 s later."""
+    rng = np.random.default_rng(seed)
+    n = windows * per_window
+    times = [start + (i + 0.5) * size / per_window for i in range(n)]
+    out = Labelled([], [], [], [], [], [], times)
+    for i, t in enumerate(times):
+        region, x, p, decision = _scored(rng)
+        q = max(0.0, p - shift) if drift_from is not None and i // per_window >= drift_from else p
+        truth = DECISIONS[0] if rng.random() < q else DECISIONS[1]
+        out.labels.append(orjson.dumps({"event_id": f"{prefix}{i}", "label": truth,
+                                        "timestamp": t + 10}))
+        _add(out, f"{prefix}{i}", t, region, x, p, decision, truth)
+    return out

@@ -84,7 +84,7 @@ def test_without_the_labels_a_performance_incident_says_what_is_missing(
 
 def test_an_auc_incident_is_reproduced_with_its_labels(tmp_path: Path) -> None:
     """A ranking that degrades in the south: explain --labels recomputes auc-by-region's value
-    from the cited events and their labels (its score histograms; the report draws no bars)."""
+    from the cited events and their labels (its score histograms: test_explain_scores.py)."""
     from labelled import ranked
 
     ref = ranked(1, 16_000, seed=21, size=3600, prefix="r", start=T0 - 86_400)
