@@ -19,8 +19,8 @@ ECE_reference (``direction = "above"``: a calibration that worsens is the breach
 the chi-square, not the value, says whether anything changed.
 
 Orientation, ``min_class`` and untestable rows are AUC's (``auc.py``): when the reference
-ranks the other class higher, the score is read as the other class's (its probability
-``1 − score``, the classes swapped).
+ranks the other class higher, the classes swap: the score is read as the other class's
+probability and compared with the other class's rate.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(8)
@@ -113,11 +113,12 @@ class Calibration(ScoreDetector):
 
     def read(self, sketch: ScoreHistogram, codes: IntArray | None, flip: bool,
              ) -> CalibrationBins:
-        """The coarse bins of ``sketch``; with ``flip``, of the other class's probability."""
+        """The coarse bins of ``sketch``; with ``flip``, the classes swapped: the score is the
+        other class's probability, and it is compared with that class's rate. (Swapping the
+        classes *and* reading the score as 1 − s would undo the swap: a calibrated score of
+        the other class would show an ECE near 0.5.)"""
         neg, pos = labelled(sketch, codes, flip)
         _, _, sums = sketch.rows(codes)
-        if flip:  # Σ(1 − s) over a bin's events
-            sums = (neg + pos) - sums
         return calibration_bins(neg, pos, sums, self.bins)
 
     def evaluate_table(self, current: Sketch, reference: Sketch, ctx: EvalContext,

@@ -88,7 +88,8 @@ class ScoreBin(_Model):
     reference_positive_share: float
     reference_negative_share: float
     mean_score: float | None = Field(description="Mean score of the window's labelled events "
-                                                 "(1 − score when score_of is 'other').")
+                                                 "(when score_of is 'other', read as the "
+                                                 "other class's probability).")
     positive_rate: float | None
     reference_mean_score: float | None
     reference_positive_rate: float | None

@@ -159,7 +159,8 @@ def _reliability(fig: Figure, view: ScoreView) -> None:
     ax.plot([x for x, _, _ in cur], [y for _, y, _ in cur], "-", color=CURRENT)
     ax.scatter([x for x, _, _ in cur], [y for _, y, _ in cur], c=[c for _, _, c in cur],
                zorder=3, label="current (red: adds most to the ECE)")
-    ax.set_xlabel("mean score of the bin" + (" (1 − score)" if view.score_of == "other" else ""))
+    ax.set_xlabel("mean score of the bin" + (" (the other class's probability)"
+                                             if view.score_of == "other" else ""))
     ax.set_ylabel(f"rate of {view.high_class}")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)

@@ -99,7 +99,8 @@ def _scores(ex: Explanation, seg: str) -> str:
     title = f"{ex.monitor}{' — ' + seg if seg else ''}: opening window"
     flip = "" if v.score_of == "positive" else (
         " The reference ranks the positive class lower than the other: the classes swap"
-        + (", and the mean score is 1 − score." if v.detector == "calibration" else "."))
+        + (": the score is read as the other class's probability." if v.detector ==
+           "calibration" else "."))
     marked = [b.contributing for b in v.bins]
     if v.detector == "auc":
         head = (f"<p>AUC {_fmt(v.reference_auc)} in the reference, {_fmt(v.auc)} in the window. "

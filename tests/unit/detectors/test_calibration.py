@@ -124,3 +124,23 @@ def test_one_class_reference_is_untestable_few_positives_too_small() -> None:
     table = det.evaluate_table(few, ref2, EvalContext())
     assert table.keep.tolist() == [True]
     assert det.sufficient_rows(table, 100).tolist() == [False]
+
+
+def test_a_calibrated_score_of_the_other_class_is_calibrated() -> None:
+    """The prediction is the other class's probability (the reference ranks it higher, so
+    the classes swap): read as that class's, a calibrated score has an ECE near 0, and a
+    window drawn alike is no breach (the score and the classes are swapped once, not twice)."""
+    rng = np.random.default_rng(21)
+    det = Calibration()
+
+    def other(n: int) -> np.ndarray:
+        s = rng.random(n)
+        return pairs(s, rng.random(n) >= s)  # P(positive) = 1 − s: s is the other class's
+
+    ref = det.fit(other(20_000), None)
+    cur = det.new_sketch(ref)
+    cur.update(other(4_000))
+    e = det.evaluate(cur, ref, EvalContext())[0]
+    assert e.details["score_of"] == "other"
+    assert e.details["reference_ece"] < 0.02 and e.details["current_ece"] < 0.04
+    assert e.p_value > 0.001
