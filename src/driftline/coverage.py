@@ -49,6 +49,9 @@ DETECTOR = "coverage"
 #: a model the reference lacks
 BLIND_MONITOR = "coverage"
 MODEL_MONITOR = "coverage-reference"
+#: the performance layer's blind monitors are an incident of their own: one cause (labels
+#: that stop coming) blinds them all, and none of the rest
+LABELS_MONITOR = "coverage-labels"
 IMPACT_ORDER: tuple[Literal["regulatory", "customer", "business", "internal"], ...] = (
     "internal", "business", "customer", "regulatory")
 
@@ -128,7 +131,7 @@ class Coverage:
         """Outcome per monitor of one closed window, and its coverage finding per model."""
         tallies = tally(verdicts, pending)
         outcome: dict[str, str] = {}
-        by_model: dict[str, list[tuple[Monitor, str, Tally]]] = {}
+        by_model: dict[tuple[str, str], list[tuple[Monitor, str, Tally]]] = {}
         for m in monitors:
             best = "no_reference"
             for model in sorted(set(reference.models) | set(m.cfg.models)):
@@ -147,12 +150,15 @@ class Coverage:
                             {"evaluated": t.judged, "insufficient": t.insufficient})
                 best = o if RANK[o] > RANK[best] else best
                 self._streak(m.name, model, o)
-                by_model.setdefault(model, []).append((m, o, t))
+                by_model.setdefault((model, m.layer), []).append((m, o, t))
             outcome[m.name] = best
             self.windows.setdefault(m.name, Counter())[best] += 1
-        name = BLIND_MONITOR if group == DEFAULT else f"{BLIND_MONITOR}:{group}"
-        return outcome, [self._model(name, model, pairs, facts)
-                         for model, pairs in by_model.items()]
+        def name(layer: str) -> str:
+            base = LABELS_MONITOR if layer == "performance" else BLIND_MONITOR
+            return base if group == DEFAULT else f"{base}:{group}"
+
+        return outcome, [self._model(name(layer), model, pairs, facts)
+                         for (model, layer), pairs in by_model.items()]
 
     def _streak(self, monitor: str, model: str, outcome: str) -> None:
         key = (monitor, model)

@@ -46,6 +46,7 @@ class Detection:
             resolve_after=d.resolve_after, update_every=d.update_every)
         self.gauges = EngineGauges()
         self.coverage = Coverage(d.coverage_after)
+        self.unreferenced = True  # report the models the reference lacks (coverage-reference)
 
     def monitors_declared(self, monitors: list[Monitor]) -> None:
         self.gauges = EngineGauges(tuple(m.name for m in monitors))
@@ -88,7 +89,7 @@ class Detection:
                                         self.metrics.statistic_label)
         outcome, blind = self.coverage.window(group.monitors, verdicts, pending, reference,
                                               facts, win.content, group.key)
-        if group.key == DEFAULT:
+        if group.key == DEFAULT and self.unreferenced:
             blind += self.coverage.models(group.monitors, facts)
         self._show_coverage(outcome)
         events: list[dict[str, Any]] = []

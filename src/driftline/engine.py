@@ -87,8 +87,12 @@ class Engine:
                  reference_events: list[bytes] | None = None, window: str | int | None = None,
                  metrics: Metrics | None = None, schema: Schema | None = None,
                  clock: Callable[[], float] = time.time,
-                 origin: Mapping[str, Any] = MEMORY, labels: LabelJoin | None = None) -> None:
+                 origin: Mapping[str, Any] = MEMORY, labels: LabelJoin | None = None,
+                 layer: str | None = None) -> None:
         self.config = config
+        #: None: every monitor; "behaviour" or "performance": that layer's only (on Kafka
+        #: with a labels topic each layer has an engine, the performance one fed later)
+        self.layer = layer
         self.labels = labels if labels is not None else LabelJoin.inline(config.labels)
         if metrics is None:
             metrics = Metrics(segment_cardinality=config.limits.metric_segment_cardinality)
@@ -104,6 +108,8 @@ class Engine:
         self.monitors: list[Monitor] = []
         self.windowing: WindowGroups[Monitor] = WindowGroups()
         self.detection = Detection(config, self.metrics, self.origin, self.config_hash, clock)
+        # a model the reference lacks is the behaviour layer's to report, once
+        self.detection.unreferenced = layer != "performance"
         self.warmup = WarmUp(config.reference.warmup_windows)
         self.totals = Totals()
         self.time = EventTime(config.window, self._window_arg)  # the window and its clock
@@ -166,6 +172,8 @@ class Engine:
         assert self.decoder is not None
         self.monitors, left_out = compile_for(self.config, self.decoder, self.reference,
                                               reference_batch)
+        if self.layer is not None:
+            self.monitors = [m for m in self.monitors if m.layer == self.layer]
         if left_out:
             self.totals.overflow["monitor_overflow"] += len(left_out)
             self.metrics.overflow.labels("monitor_overflow").inc(len(left_out))

@@ -156,15 +156,17 @@ def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
 
 
 def q_values(pending: Sequence[Pending], tested: Sequence[BoolArray]) -> list[FloatArray]:
-    """Each pending table's q-values (NaN where untested): one BH step per model.
+    """Each pending table's q-values (NaN where untested): one BH step per model and layer.
 
     The family is a model's tests of the window: a model's verdicts must not depend on which
     other models share its engine (a partition, a replay of several models' files) — the
-    same events judged alone or beside others give the same incidents.
+    same events judged alone or beside others give the same incidents. The performance
+    layer's tests are a family of their own: on Kafka with a labels topic they are judged
+    later than the rest, when the window's labels are final, by an engine of their own.
     """
     out = [np.full(len(p.table), np.nan) for p in pending]
-    for model in dict.fromkeys(p.model for p in pending):
-        mine = [i for i, p in enumerate(pending) if p.model == model]
+    for family in dict.fromkeys((p.model, p.monitor.layer) for p in pending):
+        mine = [i for i, p in enumerate(pending) if (p.model, p.monitor.layer) == family]
         q = benjamini_hochberg(np.concatenate(
             [pending[i].table.p_value[tested[i]] for i in mine] or [np.empty(0)]))
         at = 0

@@ -99,6 +99,9 @@ class Monitor:
     warning: float
     critical: float
     min_samples: int
+    #: "performance" (a signal of the labels layer: judged once the labels are final) or
+    #: "behaviour" (everything the events carry by themselves)
+    layer: str = "behaviour"
 
     @property
     def name(self) -> str:
@@ -170,8 +173,10 @@ def compile_monitor(cfg: MonitorConfig, schema: Schema, detection: DetectionConf
     raw_key = detector.sketch_key()
     key = "/".join(map(str, raw_key)) if isinstance(raw_key, tuple) else str(raw_key)
     slot = slot_name(cfg.signal, cfg.segment_by, key)
+    layer = "performance" if schema.labels and performance.kind(cfg.signal) is not None \
+        else "behaviour"
     return Monitor(cfg, detector, kind, slot, warning, critical,
-                   cfg.min_samples or detection.min_samples)
+                   cfg.min_samples or detection.min_samples, layer)
 
 
 def one_side(cfg: MonitorConfig, detector: Detector, warning: float, critical: float,

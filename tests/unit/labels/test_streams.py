@@ -87,10 +87,11 @@ def test_a_clean_labelled_stream_raises_nothing(tmp_path: Path) -> None:
     assert sample("driftline_label_delay_seconds", {"quantile": "p50"}) is not None
 
 
-def blind(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """The monitors of the first coverage incident opened, with their outcomes."""
+def blind(events: list[dict[str, Any]], monitor: str = "coverage-labels") -> dict[str, Any]:
+    """The monitors of the first coverage incident opened (by default the performance
+    layer's, ``coverage-labels``), with their outcomes."""
     first = next(e for e in events if e["type"].endswith(".opened")
-                 and e["data"]["monitor"] == "coverage")
+                 and e["data"]["monitor"] == monitor)
     monitors: dict[str, Any] = first["data"]["evidence"]["details"]["monitors"]
     return monitors
 
@@ -134,7 +135,7 @@ def test_labels_that_never_join_are_said_loudly(tmp_path: Path) -> None:
                                   fields=LabelFieldNames(event_id="id"))
     assert any("none joined" in n for n in notices), notices
     assert engine.labels is not None and engine.labels.summary()["labelled"] == 0
-    assert any(e["data"]["monitor"] == "coverage" for e in events
+    assert any(e["data"]["monitor"] == "coverage-labels" for e in events
                if e["type"].endswith(".opened"))
 
 
@@ -165,7 +166,7 @@ def test_a_reference_without_labels_is_said_and_never_counts_as_evaluated(tmp_pa
     for name in ("auc", "calibration"):  # no class at all in the reference
         assert cov[name]["evaluated"] == 0 and cov[name]["untestable"] == 5, name
     assert cov["auc-by-region"]["evaluated"] == 0
-    assert any(e["data"]["monitor"] == "coverage" for e in events)
+    assert any(e["data"]["monitor"] == "coverage-labels" for e in events)
 
 
 def test_inline_labels_alone_feed_the_performance_monitors(tmp_path: Path) -> None:
@@ -337,3 +338,36 @@ def test_scores_that_crowd_the_threshold_open_the_estimate_before_any_label(
                                            stream.times, strict=True)
              if r == "south" and lo <= ts < hi]
     assert abs(details["estimated_error_rate"] - float(np.mean(truth))) < 0.05
+
+
+def test_one_engine_is_its_two_layers(tmp_path: Path) -> None:
+    """The behaviour layer's engine and the performance layer's, each fed the whole stream,
+    publish together exactly the incidents of one engine with every monitor: the same
+    CloudEvents, but for the reference id (each hashes only its own monitors' sketches).
+    This is what lets a Kafka run judge the performance layer later, with its own engine."""
+    ref = classification(1, 16_000, seed=1, size=3600, prefix="r", start=REF_START)
+    stream = classification(10, 1500, seed=2, drift_from=5)
+    config = Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
+                                    "detection": {"min_samples": 100}})
+    path = tmp_path / "labels.jsonl"
+    path.write_bytes(b"\n".join(ref.labels + stream.labels) + b"\n")
+
+    def incidents(layer: str | None) -> list[dict[str, Any]]:
+        join = LabelJoin(LabelStore(tmp_path / f"{layer}.sqlite"), 7 * 86_400)
+        join.load(path, LabelReader(LabelFieldNames(), config.input.floor, 65536))
+        engine = Engine(config, reference_events=ref.events, labels=join, layer=layer)
+        out = [e for i in range(0, len(stream.events), 2500)
+               for e in engine.process(stream.events[i:i + 2500]).incidents]
+        return out + engine.finish().incidents
+
+    def plain(e: dict[str, Any]) -> dict[str, Any]:
+        return {**e, "data": {**e["data"], "evidence": {
+            k: v for k, v in e["data"]["evidence"].items() if k != "reference_id"}}}
+
+    whole = incidents(None)
+    parts = incidents("behaviour") + incidents("performance")
+    assert {m for m, _ in opened(whole)} & {"error-rate-by-region", "coverage"} == {
+        "error-rate-by-region"}
+    assert sorted((plain(e) for e in parts), key=lambda e: e["id"]) == sorted(
+        (plain(e) for e in whole), key=lambda e: e["id"])
+    assert len(whole) > 0
