@@ -197,12 +197,25 @@ class LabelsConfig(_Strict):
     positive: str | None = Field(
         None, description="Positive class of precision/recall (canonical text); default: true, "
                           "else 1, else the reference's least frequent label.")
+    lateness: str | None = Field(
+        None, description="run --labels-topic: a label is late (late_arrival: counted, not "
+                          "stored) when a label stamped this much later came before it on its "
+                          "partition. Default: the ttl.")
 
-    @field_validator("ttl")
+    @field_validator("ttl", "lateness")
     @classmethod
-    def _duration(cls, v: str) -> str:
-        parse_duration(v)
+    def _duration(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_duration(v)
         return v
+
+    @property
+    def ttl_seconds(self) -> float:
+        return parse_duration(self.ttl)
+
+    @property
+    def lateness_seconds(self) -> float:
+        return parse_duration(self.lateness if self.lateness is not None else self.ttl)
 
 
 class ReferenceConfig(_Strict):

@@ -32,7 +32,7 @@ class Detection:
     """The engine's evaluate stage: memory, incident lifecycle and what it shows."""
 
     def __init__(self, config: Config, metrics: Metrics, origin: Mapping[str, Any],
-                 config_hash: str, clock: Callable[[], float]) -> None:
+                 config_hash: str, clock: Callable[[], float], layer: str | None = None) -> None:
         d = config.detection
         self.alpha = d.fdr_alpha
         self.show_every = config.limits.metric_segment_cardinality
@@ -46,7 +46,9 @@ class Detection:
             resolve_after=d.resolve_after, update_every=d.update_every)
         self.gauges = EngineGauges()
         self.coverage = Coverage(d.coverage_after)
-        self.unreferenced = True  # report the models the reference lacks (coverage-reference)
+        # the models the reference lacks (coverage-reference): reported once, by the engine
+        # of every monitor or of the behaviour layer
+        self.unreferenced = layer != "performance"
 
     def monitors_declared(self, monitors: list[Monitor]) -> None:
         self.gauges = EngineGauges(tuple(m.name for m in monitors))

@@ -75,6 +75,14 @@ def account(totals: Totals, metrics: Metrics, out: Output, t0: float) -> None:
     metrics.batch_seconds.observe(time.perf_counter() - t0)
 
 
+def _join(config: Config, labels: LabelJoin | None, layer: str | None) -> LabelJoin | None:
+    """An engine's join: the one given, else the events' inline labels if the layer is on —
+    none for a behaviour-layer engine, whose monitors read no label."""
+    if labels is not None or layer == "behaviour":
+        return labels
+    return LabelJoin.inline(config.labels)
+
+
 class Engine:
     """Stateful detection over a stream of raw-message batches.
 
@@ -89,11 +97,8 @@ class Engine:
                  clock: Callable[[], float] = time.time,
                  origin: Mapping[str, Any] = MEMORY, labels: LabelJoin | None = None,
                  layer: str | None = None) -> None:
-        self.config = config
-        #: None: every monitor; "behaviour" or "performance": that layer's only (on Kafka
-        #: with a labels topic each layer has an engine, the performance one fed later)
-        self.layer = layer
-        self.labels = labels if labels is not None else LabelJoin.inline(config.labels)
+        self.config, self.layer = config, layer  # layer: None, "behaviour", "performance"
+        self.labels = _join(config, labels, layer)
         if metrics is None:
             metrics = Metrics(segment_cardinality=config.limits.metric_segment_cardinality)
             metrics.watch(lambda: (self.detection.gauges,))
@@ -107,9 +112,7 @@ class Engine:
         self._reference_events = reference_events
         self.monitors: list[Monitor] = []
         self.windowing: WindowGroups[Monitor] = WindowGroups()
-        self.detection = Detection(config, self.metrics, self.origin, self.config_hash, clock)
-        # a model the reference lacks is the behaviour layer's to report, once
-        self.detection.unreferenced = layer != "performance"
+        self.detection = Detection(config, self.metrics, self.origin, self.config_hash, clock, layer)
         self.warmup = WarmUp(config.reference.warmup_windows)
         self.totals = Totals()
         self.time = EventTime(config.window, self._window_arg)  # the window and its clock
@@ -171,9 +174,7 @@ class Engine:
     def _compile(self, reference_batch: Batch | None) -> None:
         assert self.decoder is not None
         self.monitors, left_out = compile_for(self.config, self.decoder, self.reference,
-                                              reference_batch)
-        if self.layer is not None:
-            self.monitors = [m for m in self.monitors if m.layer == self.layer]
+                                              reference_batch, self.layer)
         if left_out:
             self.totals.overflow["monitor_overflow"] += len(left_out)
             self.metrics.overflow.labels("monitor_overflow").inc(len(left_out))

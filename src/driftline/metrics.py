@@ -291,13 +291,25 @@ class Metrics:
         ns = NAMESPACE
         self.labels = Counter(
             "labels", "The labels layer by outcome: predictions joined, inline, unlabelled; "
-            "labels late (beyond labels.ttl), orphan (no prediction), invalid, duplicate, "
+            "labels late (beyond labels.ttl), late_arrival (a labels topic's label below its "
+            "partition's watermark), orphan (no prediction), invalid, duplicate, "
             "corrupt (store rows).", ["outcome"], namespace=ns, registry=r)
         self.label_delay = Gauge("label_delay_seconds", "Label delay quantiles of the joined "
                                  "labels (upper edge of a log histogram bin).", ["quantile"],
                                  namespace=ns, registry=r)
         self.labelled_ratio = Gauge("labelled_ratio", "Share of predictions so far with a "
                                     "label that counts.", namespace=ns, registry=r)
+        self.labels_watermark = Gauge(
+            "labels_watermark_seconds", "The labels topic's watermark (epoch s; -Inf until "
+            "every partition carried a label): a prediction is judged for performance once "
+            "it is past its time + labels.ttl.", namespace=ns, registry=r)
+        self.labels_silent_partitions = Gauge(
+            "labels_silent_partitions", "Partitions of the labels topic that never carried a "
+            "label: they hold the labels' watermark, and the performance layer, back.",
+            namespace=ns, registry=r)
+        self.performance_held = Gauge(
+            "performance_held_events", "Predictions read by the performance layer and held "
+            "until their labels are final.", namespace=ns, registry=r)
 
     def count_labels(self, counts: Mapping[str, int], join: Any) -> None:
         """One batch's label outcomes, and the join's delay quantiles and labelled share."""

@@ -87,9 +87,11 @@ def decisions_by_frequency(decoder: Decoder, batch: Batch | None,
 
 
 def compile_for(cfg: Config, decoder: Decoder, reference: Reference | None,
-                reference_batch: Batch | None) -> tuple[list[Monitor], list[str]]:
-    """The config's monitors (or the preset's, at most ``limits.monitors``), checked against
-    the reference if there is one; and the names of preset monitors left out."""
+                reference_batch: Batch | None, layer: str | None = None,
+                ) -> tuple[list[Monitor], list[str]]:
+    """The config's monitors (or the preset's, at most ``limits.monitors``) — of ``layer``
+    only, if given — checked against the reference if there is one; and the names of preset
+    monitors left out."""
     left_out: list[str] = []
     if decoder.schema.labels and reference_batch is not None:
         decoder.task, decoder.positive = performance.decide(cfg.labels, reference_batch, decoder)
@@ -98,7 +100,8 @@ def compile_for(cfg: Config, decoder: Decoder, reference: Reference | None,
         cfgs = preset(decoder.schema, decisions_by_frequency(decoder, reference_batch, reference),
                       decoder.task)
         cfgs, left_out = cfgs[:cfg.limits.monitors], [c.name for c in cfgs[cfg.limits.monitors:]]
-    monitors = compile_monitors(cfgs, decoder.schema, cfg.detection)
+    monitors = [m for m in compile_monitors(cfgs, decoder.schema, cfg.detection)
+                if layer is None or m.layer == layer]
     if reference is not None:
         missing = reference.covers(monitors)
         if missing:

@@ -34,14 +34,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     from driftline.runtime import Runtime
 
     config = run_config(args)
+    if args.labels_topic:  # the labels layer on, as replay --labels turns it on
+        config = config.model_copy(update={"labels": config.labels.model_copy(
+            update={"enabled": True})})
     log = get_logger("driftline.run")
     reference, ref_events = load_reference(args.reference or config.reference.path)
     metrics = Metrics(segment_cardinality=config.limits.metric_segment_cardinality)
     port = serve(metrics, config.metrics.addr, config.metrics.port)
     log.info("metrics", url=f"http://{config.metrics.addr}:{port}/metrics")
-    runtime = Runtime(config, reference=reference, reference_events=ref_events,
-                      window=args.window, metrics=metrics, instance_id=args.instance_id,
-                      until_idle=args.until_idle, shutdown_timeout=args.shutdown_timeout)
+    common: dict[str, Any] = dict(
+        reference=reference, reference_events=ref_events, window=args.window,
+        instance_id=args.instance_id, until_idle=args.until_idle,
+        shutdown_timeout=args.shutdown_timeout)
+    runtime: Any
+    if args.labels_topic:
+        from driftline.runtime.layers import Layers
+
+        store = args.labels_store or f"driftline-labels-{config.kafka.group_id}.sqlite"
+        runtime = Layers(config, labels_topic=args.labels_topic, store=store, metrics=metrics,
+                         **common)
+    else:
+        runtime = Runtime(config, metrics=metrics, **common)
     summary = runtime.run()
     text = json.dumps(summary, indent=2)
     if args.summary_out:
@@ -135,6 +148,12 @@ def add_parsers(sub: Any) -> None:
     r.add_argument("--shutdown-timeout", type=float, default=30.0, metavar="SECONDS",
                    help="on SIGTERM, exit at the latest after this long (default 30)")
     r.add_argument("--summary-out", help="write the exit summary (JSON) here")
+    r.add_argument("--labels-topic", help="ground truth ({event_id, label, timestamp} "
+                   "messages): turns the labels layer on; the performance monitors are judged "
+                   "once a window's labels are final (docs/labels.md)")
+    r.add_argument("--labels-store", help="the labels' durable store, kept across restarts "
+                   "(default: driftline-labels-<group_id>.sqlite in the working directory; "
+                   "gone, it is rebuilt from the labels topic)")
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("produce-demo", help="write the demo stream into a Kafka topic (events "

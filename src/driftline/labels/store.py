@@ -3,8 +3,12 @@
 Why SQLite: the join must hold every label the TTL allows, whatever the file's size or the
 labels' delay, in bounded memory; SQLite is a B-tree on disk with a small page cache, in the
 standard library (no new dependency), and its integer primary key (the id's 64-bit key) is
-the row id itself, so a batch's lookup is a few index probes. It is a scratch store, rebuilt
-from the labels file on every replay: no journal, no fsync.
+the row id itself, so a batch's lookup is a few index probes. For a replay it is a scratch
+store, rebuilt from the labels file every time: no journal, no fsync. For a run reading a
+labels topic it is ``durable``: write-ahead log, and each batch of labels is stored in one
+transaction together with the topic positions after it (``add_at``), so the store and the
+positions it says it holds cannot disagree after a crash — a restart reads the topic on from
+there, and a store that is gone is rebuilt from the topic's beginning.
 
 Every row read back is checked (the file could be edited, the disk could lie): the key an
 int, the label a non-empty text, the value a finite float or null, the timestamp a finite
@@ -59,24 +63,59 @@ def valid_row(row: Sequence[Any]) -> bool:
 class LabelStore:
     """A disk-backed map: event-id key → (label, value, timestamp), first label wins."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, durable: bool = False) -> None:
         self._dir = None if path is not None else tempfile.mkdtemp(prefix="driftline-labels-")
         self.path = Path(path) if path is not None else Path(self._dir or ".") / "labels.sqlite"
-        self.db = sqlite3.connect(self.path, isolation_level=None)  # transactions: explicit
-        self.db.executescript(
+        # transactions explicit; a durable store is made by one thread (run's) and used by
+        # another (the performance layer's), never by two at once
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=not durable)
+        # durable: a kill -9 loses no committed transaction (the WAL is in the OS's hands)
+        mode = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" if durable else \
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+        self.db.executescript(
+            mode +
             "CREATE TABLE IF NOT EXISTS labels (key INTEGER PRIMARY KEY, label TEXT NOT NULL, "
-            "value REAL, ts REAL NOT NULL, matched INTEGER NOT NULL DEFAULT 0);")
+            "value REAL, ts REAL NOT NULL, matched INTEGER NOT NULL DEFAULT 0);"
+            "CREATE TABLE IF NOT EXISTS positions (topic TEXT NOT NULL, partition INTEGER "
+            "NOT NULL, next_offset INTEGER NOT NULL, max_ts REAL, "
+            "PRIMARY KEY (topic, partition));")
         self.corrupt = 0
 
     def add(self, rows: list[Row]) -> int:
         """Store ``rows``; returns how many were duplicates of an id already stored."""
+        return self.add_at(rows, "", {})
+
+    def add_at(self, rows: list[Row], topic: str,
+               positions: dict[int, tuple[int, float | None]]) -> int:
+        """Store ``rows`` and, in the same transaction, ``topic``'s positions after them
+        (partition → (next offset, latest label time)); returns the duplicates."""
         before = self.db.total_changes
         self.db.execute("BEGIN")  # one transaction per batch: one write, not one per row
         self.db.executemany("INSERT OR IGNORE INTO labels (key, label, value, ts) "
                             "VALUES (?, ?, ?, ?)", rows)
+        added = self.db.total_changes - before
+        self.db.executemany(
+            "INSERT INTO positions (topic, partition, next_offset, max_ts) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
+            "max_ts = excluded.max_ts",
+            [(topic, p, off, ts) for p, (off, ts) in positions.items()])
         self.db.execute("COMMIT")
-        return len(rows) - (self.db.total_changes - before)
+        return len(rows) - added
+
+    def positions(self, topic: str) -> dict[int, tuple[int, float | None]]:
+        """The positions ``add_at`` stored for ``topic``: partition → (next offset, latest
+        label time); a row that is not one (the file edited) is counted corrupt, and its
+        partition is read again from the beginning."""
+        out: dict[int, tuple[int, float | None]] = {}
+        for row in self.db.execute("SELECT partition, next_offset, max_ts FROM positions "
+                                   "WHERE topic = ?", (topic,)).fetchall():
+            p, off, ts = row
+            if type(p) is int and p >= 0 and type(off) is int and off >= 0 and (
+                    ts is None or (type(ts) is float and math.isfinite(ts))):
+                out[p] = (off, ts)
+            else:
+                self.corrupt += 1
+        return out
 
     def lookup(self, keys: IntArray) -> Found:
         """The stored labels of ``keys`` (distinct, non-zero), checked; marks them matched."""

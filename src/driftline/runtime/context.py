@@ -15,6 +15,7 @@ from driftline.errors import SinkError
 from driftline.io.checkpoint import Invalid
 from driftline.io.kafka_sink import TransactionalSink, topic_id_of
 from driftline.io.kafka_source import ChangelogReader, KafkaSource
+from driftline.labels.join import LabelJoin
 from driftline.logging import get_logger
 from driftline.metrics import Metrics
 from driftline.runtime.part import Part
@@ -32,8 +33,11 @@ class Context:
     def __init__(self, config: Config, *, reference: Any = None,
                  reference_events: list[bytes] | None = None, window: str | None = None,
                  metrics: Metrics | None = None, instance_id: str | None = None,
-                 shutdown_timeout: float = 30.0) -> None:
+                 shutdown_timeout: float = 30.0, layer: str | None = None,
+                 label_join: LabelJoin | None = None) -> None:
         self.config = config
+        #: the monitors' layer this runtime judges (None: all) and the labels its engines join
+        self.layer, self.label_join = layer, label_join
         k = self.kcfg = config.kafka
         self.log = get_logger("driftline.run")
         self.metrics = metrics if metrics is not None else Metrics(
@@ -80,7 +84,8 @@ class Context:
         """A partition's engine: new, or restored from a checkpoint's state."""
         engine = Engine(self.config, reference=self.reference,
                         reference_events=self.reference_events, window=self.window,
-                        metrics=self.metrics, origin={"source": "kafka", "topic": self.topic})
+                        metrics=self.metrics, origin={"source": "kafka", "topic": self.topic},
+                        labels=self.label_join, layer=self.layer)
         if state is not None:
             engine.restore(state)
         return engine

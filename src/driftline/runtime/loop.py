@@ -23,6 +23,7 @@ from driftline.io.kafka_sink import (
     topic_id_of,
 )
 from driftline.io.kafka_source import PartitionBatch
+from driftline.labels.join import LabelJoin
 from driftline.metrics import Metrics
 from driftline.redact import redact
 from driftline.runtime import commit, partitions, resets, stats
@@ -42,10 +43,11 @@ class Runtime(Context):
                  reference_events: list[bytes] | None = None, window: str | None = None,
                  metrics: Metrics | None = None, instance_id: str | None = None,
                  until_idle: float | None = None, shutdown_timeout: float = 30.0,
-                 stop_when: Callable[[Runtime], bool] | None = None) -> None:
+                 stop_when: Callable[[Runtime], bool] | None = None, layer: str | None = None,
+                 label_join: LabelJoin | None = None) -> None:
         super().__init__(config, reference=reference, reference_events=reference_events,
                          window=window, metrics=metrics, instance_id=instance_id,
-                         shutdown_timeout=shutdown_timeout)
+                         shutdown_timeout=shutdown_timeout, layer=layer, label_join=label_join)
         self.batch_size = self.kcfg.batch_size
         self.commit_interval = parse_duration(self.kcfg.commit_interval)
         self.until_idle = until_idle

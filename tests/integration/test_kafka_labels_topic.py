@@ -1,0 +1,113 @@
+"""`driftline run --labels-topic` against the real broker: labels that come on a topic of
+their own, seconds to minutes after their predictions, through a kill -9 of the run, publish
+exactly a replay's incidents — the behaviour layer's as soon as their windows close, the
+performance layer's once their labels are final (the labels' watermark past the window's
+predictions + TTL), each exactly once."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+import yaml
+from kafka_runs import (
+    Background,
+    Msg,
+    Runs,
+    TopicFactory,
+    assert_same_incidents,
+    incidents_of,
+    produce,
+    read_all,
+)
+
+from driftline.config import load_config
+from driftline.engine import Engine
+from driftline.labels.join import LabelJoin
+from driftline.labels.lines import LabelReader
+from driftline.labels.store import LabelStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from labelled import classification
+
+pytestmark = pytest.mark.integration
+
+
+def two_layer_replay(config: Path, inputs: list[Msg], labels: list[bytes], topic: str,
+                     workdir: Path) -> list[dict[str, Any]]:
+    """What the run must publish: the behaviour engine over the input, and the performance
+    engine over it with every label of the labels topic (a replay knows them all)."""
+    cfg = load_config(config)
+    cfg = cfg.model_copy(update={"labels": cfg.labels.model_copy(update={"enabled": True})})
+    (workdir / "replay-labels.jsonl").write_bytes(b"\n".join(labels) + b"\n")
+    out: list[dict[str, Any]] = []
+    for layer in ("behaviour", "performance"):
+        join = None
+        if layer == "performance":
+            join = LabelJoin(LabelStore(workdir / "replay.sqlite"), cfg.labels.ttl_seconds)
+            join.load(workdir / "replay-labels.jsonl",
+                      LabelReader(cfg.labels.fields, cfg.input.floor, 65536))
+        engine = Engine(cfg, origin={"source": "kafka", "topic": topic}, labels=join,
+                        layer=layer)
+        mine = sorted(inputs, key=lambda m: m.offset)
+        for i in range(0, len(mine), 2000):
+            chunk = mine[i:i + 2000]
+            out += engine.process([m.value or b"" for m in chunk],
+                                  np.array([m.offset for m in chunk], np.int64),
+                                  np.zeros(len(chunk), np.int64)).incidents
+        out += engine.finish().incidents
+    return [orjson.loads(orjson.dumps(ev)) for ev in out]
+
+
+def test_a_labels_topic_through_kill_9_equals_a_replay(
+        kafka_bootstrap: str, kafka_topic_factory: TopicFactory, tmp_path: Path,
+        request: pytest.FixtureRequest) -> None:
+    config = tmp_path / "labels-topic.yaml"
+    config.write_text(yaml.safe_dump({
+        "labels": {"ttl": "2m"}, "window": {"size": "1m"},
+        "reference": {"warmup_windows": 2}, "detection": {"min_samples": 100},
+        "kafka": {"commit_interval": "1s", "settings": {
+            "session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
+            "transaction.timeout.ms": 30000, "group.instance.id": "labels-topic"}}}))
+    r = Runs(kafka_bootstrap, config, kafka_topic_factory(partitions=1, prefix="lt"), tmp_path)
+    request.addfinalizer(r.cleanup)
+    labels_topic = kafka_topic_factory(partitions=1, prefix="lt-labels")
+    # the south's decisions turn wrong from window 6; labels come ~20 s after (mean)
+    stream = classification(14, 1500, seed=5, drift_from=6, delay=20.0)
+    arrival = sorted(stream.labels, key=lambda line: orjson.loads(line)["timestamp"])
+    events = Background(lambda: produce(r.bootstrap, r.topic,
+                                        [(0, b"m", v) for v in stream.events], rate=2000))
+    labels = Background(lambda: produce(r.bootstrap, labels_topic,
+                                        [(0, b"l", v) for v in arrival], rate=2000))
+    events.start()
+    labels.start()
+    extra = ("--labels-topic", labels_topic, "--labels-store", str(tmp_path / "labels.sqlite"))
+    proc = r.start("crash", *extra)
+    r.wait_for("crash", "labels topic")
+    r.wait_for("crash", "partitions assigned")
+    time.sleep(6.0)  # past both warm-ups: both layers are writing checkpoints
+    assert proc.poll() is None, r.log("crash")[-3000:]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    events.join_ok(60)
+    labels.join_ok(60)
+    summary = r.wait_ok(r.start("final", *extra, "--until-idle", "3"), "final")
+
+    inputs = read_all(r.bootstrap, r.topic)
+    assert len(inputs) == len(stream.events)
+    expected = two_layer_replay(config, inputs, arrival, r.topic, tmp_path)
+    published = incidents_of(read_all(r.bootstrap, r.topics["incidents"]))
+    assert_same_incidents(published, expected)
+    opened = {(e["data"]["monitor"], e["data"]["segment"].get("region"))
+              for e in published if e["type"].endswith(".opened")}
+    assert ("error-rate-by-region", "south") in opened, opened
+    perf = summary["performance"]
+    assert perf["kafka"]["partitions_restored"] == 1, perf
+    assert perf["labels"]["late_arrival"] == 0 and perf["labels"]["joined"] > 0, perf["labels"]
+    assert summary["kafka"]["partitions_restored"] == 1

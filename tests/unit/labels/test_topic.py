@@ -1,0 +1,82 @@
+"""A labels topic into the store: the late-arrival rule per partition, the labels' watermark
+(the least over every partition, −∞ while one never carried a label), the positions stored
+with the labels in one transaction and read back after a restart, and which predictions may
+be judged (``ready``: a prefix, in offset order)."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from driftline.config import LabelFieldNames
+from driftline.labels.join import LabelJoin
+from driftline.labels.lines import LabelReader
+from driftline.labels.store import LabelStore
+from driftline.labels.topic import LabelTopic, ready
+
+T0 = 1_770_962_400.0
+
+
+def line(eid: str, ts: float, label: str = "yes") -> bytes:
+    return orjson.dumps({"event_id": eid, "label": label, "timestamp": ts})
+
+
+def topic(path: Path, lateness: float = 60.0) -> LabelTopic:
+    join = LabelJoin(LabelStore(path, durable=True), 3600.0)
+    feed = LabelTopic(join, LabelReader(LabelFieldNames(), 0.0, 65536), "labels", lateness)
+    feed.partitions = {0, 1}
+    return feed
+
+
+def test_the_watermark_is_the_least_partition_and_waits_for_silent_ones(tmp_path: Path) -> None:
+    feed = topic(tmp_path / "s.sqlite")
+    feed.add(0, [0, 1], [line("a", T0 + 100), line("b", T0 + 200)])
+    assert feed.watermark() == -math.inf and feed.silent() == [1]
+    feed.add(1, [0], [line("c", T0 + 150)])
+    assert feed.watermark() == T0 + 150 - 60.0 and feed.silent() == []
+    assert feed.join.store.lookup(np.unique(np.array(
+        [r[0] for r in feed.reader.rows([line("a", 0), line("c", 0)])]))).labels == ["yes", "yes"]
+
+
+def test_a_label_below_its_partitions_watermark_is_late_and_not_stored(tmp_path: Path) -> None:
+    """Late by its own partition's clock only: a label that another partition is ahead of
+    is not late."""
+    feed = topic(tmp_path / "s.sqlite")
+    feed.add(0, [0, 1, 2], [line("a", T0 + 1000), line("b", T0 + 939), line("c", T0 + 941)])
+    feed.add(1, [0], [line("d", T0 + 10)])
+    assert feed.counts["late_arrival"] == 1 and feed.counts["stored"] == 3
+    assert len(feed.join.store) == 3
+
+
+def test_positions_and_labels_come_back_together_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    feed = topic(path)
+    feed.add(0, [5, 6], [line("a", T0), line("b", T0 + 1)])
+    feed.join.store.db.close()  # the process dies: nothing but what was committed remains
+    again = topic(path)
+    assert again.start_offset(0) == 7 and again.start_offset(1) == 0
+    assert again.positions[0] == (7, T0 + 1) and len(again.join.store) == 2
+
+
+def test_a_corrupt_position_is_read_again_from_the_beginning(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    topic(path).add(0, [5], [line("a", T0)])
+    db = sqlite3.connect(path)
+    db.execute("UPDATE positions SET next_offset = 'x'")
+    db.commit()
+    db.close()
+    again = topic(path)
+    assert again.start_offset(0) == 0 and again.join.store.corrupt == 1
+
+
+def test_ready_is_the_prefix_whose_labels_are_final() -> None:
+    ttl = 100.0
+    times = np.array([T0, T0 + 5, np.nan, T0 + 50, T0 + 1])
+    assert ready(times, T0 + 120, ttl) == 3  # T0 + 50 + 100 is not below the watermark
+    assert ready(times, T0 + 151, ttl) == 5
+    assert ready(times, -math.inf, ttl) == 0
+    assert ready(np.array([np.nan, np.nan]), -math.inf, ttl) == 2  # unreadable: no label
