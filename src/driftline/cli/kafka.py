@@ -95,6 +95,19 @@ def demo_messages(seed: int, scenario: Any, models: int = 1, partitions_by: str 
         yield chunk
 
 
+def demo_labels(seed: int, scenario: Any) -> list[tuple[bytes | None, bytes]]:
+    """(key = event id, label line) of the demo's labels in the order they became known
+    (label time): the order a labels topic carries them in."""
+    from driftline import demo
+
+    timed: list[tuple[float, bytes | None, bytes]] = []
+    for _w, _m, labels in demo.labelled_stream(seed, scenario):
+        timed += zip(labels.timestamps.tolist(), (e.encode() for e in labels.event_ids),
+                     labels.lines(), strict=True)
+    timed.sort(key=lambda x: x[0])
+    return [(key, line) for _, key, line in timed]
+
+
 def cmd_produce_demo(args: argparse.Namespace) -> int:
     from confluent_kafka import Producer
 
@@ -106,7 +119,10 @@ def cmd_produce_demo(args: argparse.Namespace) -> int:
     log = get_logger("driftline.produce-demo")
     base = load_config(args.config).kafka if args.config else KafkaConfig()
     kcfg = base.model_copy(update={"bootstrap": args.bootstrap or base.bootstrap})
-    ensure_topics(admin_client(kcfg, log), {args.topic: (args.partitions, {})}, log)
+    topics: dict[str, tuple[int, dict[str, str]]] = {args.topic: (args.partitions, {})}
+    if args.labels_topic:
+        topics[args.labels_topic] = (1, {})
+    ensure_topics(admin_client(kcfg, log), topics, log)
     conf: dict[str, Any] = dict(client_settings(kcfg, "producer"))
     conf.update({"linger.ms": 20, "logger": rdkafka_logger(log, "producer")})
     producer = Producer(conf)
@@ -119,6 +135,10 @@ def cmd_produce_demo(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     print(f"produced {n} demo events to {args.topic} in {elapsed:.1f}s "
           f"({n / elapsed:,.0f}/s)", file=sys.stderr)
+    if args.labels_topic:
+        labels = demo_labels(args.seed, scenario)
+        n = produce_all(producer, args.labels_topic, paced([labels], args.rate))
+        print(f"produced {n} demo labels to {args.labels_topic}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -157,7 +177,7 @@ def add_parsers(sub: Any) -> None:
     r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("produce-demo", help="write the demo stream into a Kafka topic (events "
-                       "with their event_id; not the demo's labels: no labels topic yet)")
+                       "with their event_id; --labels-topic: its labels too)")
     d.add_argument("--bootstrap", required=True, help="HOST:PORT")
     d.add_argument("--topic", required=True)
     d.add_argument("--config", help="for kafka.settings (TLS/SASL)")
@@ -172,4 +192,6 @@ def add_parsers(sub: Any) -> None:
     d.add_argument("--partitions", type=int, default=1,
                    help="partitions when the topic is created (default 1)")
     d.add_argument("--clean", action="store_true", help="inject no failure")
+    d.add_argument("--labels-topic", help="also write the demo's delayed labels here, in the "
+                   "order they became known (after the events; run --labels-topic reads them)")
     d.set_defaults(func=cmd_produce_demo)
