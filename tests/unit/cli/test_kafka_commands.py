@@ -90,3 +90,20 @@ def test_incident_positions_name_the_kafka_topic() -> None:
     assert positions, "the shift must open an incident"
     assert {(p["source"], p["topic"], p["partition"]) for p in positions} == {("kafka", "preds", 2)}
     assert min(p["first_offset"] for p in positions) >= 10 + 300
+
+
+def test_the_demos_labels_go_to_a_topic_in_the_order_they_became_known() -> None:
+    """produce-demo --labels-topic: every label the demo generates, keyed by its event id,
+    in label-time order (a topic's order), and each for an event of the demo stream."""
+    from driftline import demo
+    from driftline.cli.kafka import demo_labels
+
+    scenario = demo.Scenario(windows=3)
+    labels = demo_labels(5, scenario)
+    times = [orjson.loads(v)["timestamp"] for _, v in labels]
+    assert times == sorted(times)
+    want = [line for _w, _m, lab in demo.labelled_stream(5, scenario) for line in lab.lines()]
+    assert sorted(v for _, v in labels) == sorted(want) and len(want) > 1000
+    ids = {orjson.loads(m)["event_id"] for _w, ms in demo.stream(5, scenario) for m in ms}
+    assert all(k is not None and k.decode() in ids and orjson.loads(v)["event_id"] == k.decode()
+               for k, v in labels)
