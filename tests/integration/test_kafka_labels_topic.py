@@ -65,9 +65,12 @@ def two_layer_replay(config: Path, inputs: list[Msg], labels: list[bytes], topic
     return [orjson.loads(orjson.dumps(ev)) for ev in out]
 
 
+@pytest.mark.parametrize("store", ["kept", "lost"])
 def test_a_labels_topic_through_kill_9_equals_a_replay(
         kafka_bootstrap: str, kafka_topic_factory: TopicFactory, tmp_path: Path,
-        request: pytest.FixtureRequest) -> None:
+        request: pytest.FixtureRequest, store: str) -> None:
+    """``lost``: the labels store is deleted with the process (a new volume): the restart
+    rebuilds it from the labels topic's beginning, and publishes the same."""
     config = tmp_path / "labels-topic.yaml"
     config.write_text(yaml.safe_dump({
         "labels": {"ttl": "2m"}, "window": {"size": "1m"},
@@ -95,6 +98,9 @@ def test_a_labels_topic_through_kill_9_equals_a_replay(
     assert proc.poll() is None, r.log("crash")[-3000:]
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
+    if store == "lost":
+        for f in tmp_path.glob("labels.sqlite*"):
+            f.unlink()
     events.join_ok(60)
     labels.join_ok(60)
     summary = r.wait_ok(r.start("final", *extra, "--until-idle", "3"), "final")
@@ -111,3 +117,6 @@ def test_a_labels_topic_through_kill_9_equals_a_replay(
     assert perf["kafka"]["partitions_restored"] == 1, perf
     assert perf["labels"]["late_arrival"] == 0 and perf["labels"]["joined"] > 0, perf["labels"]
     assert summary["kafka"]["partitions_restored"] == 1
+    # the final run read the labels topic from where the store stood: the end of what the
+    # crashed run had read, or (the store lost) from the beginning
+    assert (perf["labels"]["read"] == len(arrival)) == (store == "lost"), perf["labels"]

@@ -32,6 +32,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from driftline.metrics import Metrics, serve
     from driftline.reference import load_reference
     from driftline.runtime import Runtime
+    from driftline.runtime.layers import Layers
 
     config = run_config(args)
     if args.labels_topic:  # the labels layer on, as replay --labels turns it on
@@ -46,10 +47,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         reference=reference, reference_events=ref_events, window=args.window,
         instance_id=args.instance_id, until_idle=args.until_idle,
         shutdown_timeout=args.shutdown_timeout)
-    runtime: Any
+    runtime: Runtime | Layers
     if args.labels_topic:
-        from driftline.runtime.layers import Layers
-
         store = args.labels_store or f"driftline-labels-{config.kafka.group_id}.sqlite"
         runtime = Layers(config, labels_topic=args.labels_topic, store=store, metrics=metrics,
                          **common)
@@ -60,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.summary_out:
         Path(args.summary_out).write_text(text + "\n")
     print(text, file=sys.stderr)
-    if runtime.sink.abandoned:
+    if (runtime.abandoned if isinstance(runtime, Layers) else runtime.sink.abandoned):
         # a producer wedged inside librdkafka (see kafka_sink): its destructor could block
         # the interpreter's exit, so leave without running it; everything is committed
         sys.stdout.flush()

@@ -37,8 +37,9 @@ class Layers:
                                          daemon=True)
 
     @property
-    def sink(self) -> Any:
-        return self.behaviour.sink
+    def abandoned(self) -> bool:
+        """A producer of either layer wedged inside librdkafka (see kafka_sink)."""
+        return bool(self.behaviour.sink.abandoned or self.performance.sink.abandoned)
 
     def _run_performance(self) -> None:
         try:
