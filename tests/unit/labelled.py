@@ -29,6 +29,16 @@ class Labelled:
     times: list[float]
 
 
+def _begin(seed: int, windows: int, per_window: int, size: float, start: float,
+           ) -> tuple[np.random.Generator, Labelled]:
+    """A stream's random generator and its empty record, with the events' times: ``per_window``
+    evenly spaced in each window of ``size`` seconds from ``start``."""
+    n = windows * per_window
+    rng = np.random.default_rng(seed)
+    return rng, Labelled([], [], [], [], [], [], [start + (i + 0.5) * size / per_window
+                                                  for i in range(n)])
+
+
 def _scored(rng: np.random.Generator) -> tuple[str, float, float, str]:
     """One event's region, feature x, score p = σ(x) and decision (threshold 0.5)."""
     region = REGIONS[int(rng.integers(len(REGIONS)))]
@@ -62,11 +72,8 @@ def classification(windows: int, per_window: int, *, seed: int = 0, size: float 
     the decision, flipped with probability ``wrong`` — ``drift_wrong`` in ``drift_region``
     from window ``drift_from`` on (a label-only change). Labels come ``delay`` s (mean,
     exponential) after their prediction, in a labels file or inline."""
-    rng = np.random.default_rng(seed)
-    n = windows * per_window
-    times = [start + (i + 0.5) * size / per_window for i in range(n)]
-    out = Labelled([], [], [], [], [], [], times)
-    for i, t in enumerate(times):
+    rng, out = _begin(seed, windows, per_window, size, start)
+    for i, t in enumerate(out.times):
         region, x, p, decision = _scored(rng)
         flip = drift_wrong if drift_from is not None and i // per_window >= drift_from \
             and region == drift_region else wrong
@@ -84,11 +91,8 @@ def regression(windows: int, per_window: int, *, seed: int = 0, size: float = 60
                ) -> Labelled:
     """Events whose prediction is the label plus N(0, ``noise``) — ``drift_noise`` from
     window ``drift_from`` on; numeric labels in a labels file, 10 s after the prediction."""
-    rng = np.random.default_rng(seed)
-    n = windows * per_window
-    times = [T0 + (i + 0.5) * size / per_window for i in range(n)]
-    out = Labelled([], [], [], [], [], [], times)
-    for i, t in enumerate(times):
+    rng, out = _begin(seed, windows, per_window, size, T0)
+    for i, t in enumerate(out.times):
         region = REGIONS[int(rng.integers(len(REGIONS)))]
         y = float(rng.normal(10, 3))
         sd = drift_noise if drift_from is not None and i // per_window >= drift_from else noise
@@ -114,11 +118,8 @@ def ranked(windows: int, per_window: int, *, seed: int = 0, size: float = 60.0,
     highest near the decision threshold (a score that ranks well: AUC ≈ 0.95); in
     ``drift_region`` from window ``drift_from`` on, the flips move to the confident scores
     (same mean, so the same error rate at the threshold: AUC ≈ 0.88). Labels come 10 s later."""
-    rng = np.random.default_rng(seed)
-    n = windows * per_window
-    times = [start + (i + 0.5) * size / per_window for i in range(n)]
-    out = Labelled([], [], [], [], [], [], times)
-    for i, t in enumerate(times):
+    rng, out = _begin(seed, windows, per_window, size, start)
+    for i, t in enumerate(out.times):
         region, x, p, decision = _scored(rng)
         near = math.exp(-2 * abs(x))
         drifted = drift_from is not None and i // per_window >= drift_from \
@@ -139,11 +140,8 @@ def crowding(windows: int, per_window: int, *, seed: int = 0, size: float = 60.0
     ``shift_from`` on, the feature's spread shrinks to ``spread`` — the scores crowd the
     threshold, so more decisions are wrong with no change of concept (a covariate shift).
     Labels come 10 s later."""
-    rng = np.random.default_rng(seed)
-    n = windows * per_window
-    times = [start + (i + 0.5) * size / per_window for i in range(n)]
-    out = Labelled([], [], [], [], [], [], times)
-    for i, t in enumerate(times):
+    rng, out = _begin(seed, windows, per_window, size, start)
+    for i, t in enumerate(out.times):
         region = REGIONS[int(rng.integers(len(REGIONS)))]
         shifted = shift_from is not None and i // per_window >= shift_from \
             and region == shift_region
@@ -163,11 +161,8 @@ def calibrated(windows: int, per_window: int, *, seed: int = 0, size: float = 60
     """Events whose label is ``prioritize`` with probability the score p = σ(x) (a calibrated
     score of ``prioritize``); from window ``drift_from`` on, with probability p − ``shift``
     (clipped at 0: the score overstates it). Labels come 10 s later."""
-    rng = np.random.default_rng(seed)
-    n = windows * per_window
-    times = [start + (i + 0.5) * size / per_window for i in range(n)]
-    out = Labelled([], [], [], [], [], [], times)
-    for i, t in enumerate(times):
+    rng, out = _begin(seed, windows, per_window, size, start)
+    for i, t in enumerate(out.times):
         region, x, p, decision = _scored(rng)
         q = max(0.0, p - shift) if drift_from is not None and i // per_window >= drift_from else p
         truth = DECISIONS[0] if rng.random() < q else DECISIONS[1]
