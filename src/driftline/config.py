@@ -200,7 +200,7 @@ class LabelsConfig(_Strict):
     lateness: str | None = Field(
         None, description="run --labels-topic: a label is late (late_arrival: counted, not "
                           "stored) when a label stamped this much later came before it on its "
-                          "partition. Default: the ttl.")
+                          "partition. Default: the ttl, at most 1h.")
 
     @field_validator("ttl", "lateness")
     @classmethod
@@ -215,7 +215,9 @@ class LabelsConfig(_Strict):
 
     @property
     def lateness_seconds(self) -> float:
-        return parse_duration(self.lateness if self.lateness is not None else self.ttl)
+        if self.lateness is not None:
+            return parse_duration(self.lateness)
+        return min(parse_duration(self.ttl), 3600.0)
 
 
 class ReferenceConfig(_Strict):

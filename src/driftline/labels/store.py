@@ -14,9 +14,10 @@ Every row read back is checked (the file could be edited, the disk could lie): t
 int, the label a non-empty text, the value a finite float or null, the timestamp a finite
 float. A row that is not is counted as ``corrupt`` and skipped, never raised.
 
-Duplicate ids: the **first** label of an id wins (``INSERT OR IGNORE``), the others are
-counted as ``duplicate``: a label is a fact about a prediction, and a second one is a
-correction driftline cannot tell from a replayed message.
+Duplicate ids: the **earliest-stamped** label of an id wins (on equal times, the least text),
+the others are counted as ``duplicate``: a label is a fact about a prediction, a second one a
+correction driftline cannot tell from a replayed message — and the earliest is the same one
+whatever order the labels come in (a file's, or the partitions of a topic interleaved).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def valid_row(row: Sequence[Any]) -> bool:
 
 
 class LabelStore:
-    """A disk-backed map: event-id key → (label, value, timestamp), first label wins."""
+    """A disk-backed map: event-id key → (label, value, timestamp), the earliest label wins."""
 
     def __init__(self, path: str | Path | None = None, durable: bool = False) -> None:
         self._dir = None if path is not None else tempfile.mkdtemp(prefix="driftline-labels-")
@@ -70,7 +71,9 @@ class LabelStore:
         # another (the performance layer's), never by two at once
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=not durable)
         # durable: a kill -9 loses no committed transaction (the WAL is in the OS's hands)
-        mode = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" if durable else \
+        # exclusive: a second process on the same store fails at once, never interleaves
+        mode = "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; " \
+            "PRAGMA synchronous=NORMAL;" if durable else \
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
         self.db.executescript(
             mode +
@@ -94,6 +97,10 @@ class LabelStore:
         self.db.executemany("INSERT OR IGNORE INTO labels (key, label, value, ts) "
                             "VALUES (?, ?, ?, ?)", rows)
         added = self.db.total_changes - before
+        if added < len(rows):  # an id already stored: the earliest label stays
+            self.db.executemany(
+                "UPDATE labels SET label = ?2, value = ?3, ts = ?4 WHERE key = ?1 AND "
+                "(ts > ?4 OR (ts = ?4 AND label > ?2))", rows)
         self.db.executemany(
             "INSERT INTO positions (topic, partition, next_offset, max_ts) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
@@ -110,7 +117,7 @@ class LabelStore:
         for row in self.db.execute("SELECT partition, next_offset, max_ts FROM positions "
                                    "WHERE topic = ?", (topic,)).fetchall():
             p, off, ts = row
-            if type(p) is int and p >= 0 and type(off) is int and off >= 0 and (
+            if type(p) is int and p >= -1 and type(off) is int and off >= 0 and (
                     ts is None or (type(ts) is float and math.isfinite(ts))):
                 out[p] = (off, ts)
             else:

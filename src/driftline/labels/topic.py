@@ -3,7 +3,10 @@ performance is final.
 
 A label line on partition p is **late** (``late_arrival``: counted, not stored) when its
 time is below p's watermark as it arrives — the latest label time p has carried minus
-``labels.lateness`` (default: the TTL). So once every partition's watermark has passed
+``labels.lateness`` (default: the TTL, at most 1 h) — or below the highest labels'
+watermark a prediction was ever released on (``floor``: what binds a partition added to the
+topic later, whose first labels no watermark of its own checks). So once every partition's
+watermark has passed
 t + TTL, no label that counts for a prediction stamped t can still come: a prediction whose
 label has not arrived by then never gets one, in this run or any other. The **labels'
 watermark** is the least over the topic's partitions (a partition that never carried a
@@ -24,6 +27,8 @@ import numpy as np
 from driftline.labels.join import LabelJoin
 from driftline.labels.lines import LabelReader
 
+FLOOR = -1  # the store's positions row that keeps ``LabelTopic.floor``
+
 
 class LabelTopic:
     """One labels topic read into a ``LabelJoin``'s store; the labels' watermark."""
@@ -34,7 +39,9 @@ class LabelTopic:
         self.partitions: set[int] = set()  # the topic's partitions, once known
         #: partition → (next offset, latest label time): what the store holds
         self.positions = join.store.positions(topic)
-        self.counts: Counter[str] = Counter()  # read, stored, late_arrival, duplicate
+        #: the highest labels' watermark predictions were released on (kept in the store)
+        self.floor = self.positions.pop(FLOOR, (0, None))[1] or -math.inf
+        self.counts: Counter[str] = Counter()  # read, stored, late_arrival
 
     def start_offset(self, partition: int) -> int:
         """Where to read ``partition`` from: after what the store holds (0: everything)."""
@@ -50,17 +57,29 @@ class LabelTopic:
         rows, late = [], 0
         for row in self.reader.rows(lines):
             ts = row[3]
-            if latest is not None and ts < latest - self.lateness:
+            if ts < self.floor or (latest is not None and ts < latest - self.lateness):
                 late += 1
                 continue
             rows.append(row)
             latest = ts if latest is None else max(latest, ts)
         self.positions[partition] = (offsets[-1] + 1, latest)
-        self.join.counts["duplicate"] += self.join.store.add_at(
-            rows, self.topic, {partition: self.positions[partition]})
+        at = {partition: self.positions[partition]}
+        if math.isfinite(self.floor):
+            at[FLOOR] = (0, self.floor)
+        self.join.counts["duplicate"] += self.join.store.add_at(rows, self.topic, at)
         self.join.invalid = self.reader.invalid.copy()
         self.join.counts["invalid"] = sum(self.reader.invalid.values())
         self.counts.update({"read": len(lines), "stored": len(rows), "late_arrival": late})
+
+    def skip_to(self, partition: int, offset: int) -> None:
+        """Go on at ``offset`` (what was before it is gone from the topic)."""
+        latest = self.positions.get(partition, (0, None))[1]
+        self.positions[partition] = (offset, latest)
+        self.join.store.add_at([], self.topic, {partition: self.positions[partition]})
+
+    def released(self, watermark: float) -> None:
+        """Predictions were released on ``watermark``: no later label below it may count."""
+        self.floor = max(self.floor, watermark)
 
     def watermark(self) -> float:
         """The labels' watermark: the least partition watermark (−∞ until every partition

@@ -90,6 +90,11 @@ class Context:
             engine.restore(state)
         return engine
 
+    def forget_unread(self, partition: int) -> None:
+        """The partition's position moves back (a rewind, a reset): whatever was read past
+        it and not processed yet is read again. Nothing is held here; a runtime that holds
+        messages before processing them (the performance layer) drops them."""
+
     def refresh_topic_id(self) -> str | None:
         """The input topic's id now (it changes when the topic is deleted and created again)."""
         if self.admin is None:

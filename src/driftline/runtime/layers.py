@@ -18,6 +18,8 @@ from driftline.metrics import Metrics
 from driftline.runtime.loop import Runtime
 from driftline.runtime.performance import PerformanceRuntime
 
+JOIN_MARGIN = 10.0  # seconds beyond the performance layer's shutdown timeout
+
 
 class Layers:
     """Both layers of one ``driftline run`` with a labels topic."""
@@ -41,6 +43,16 @@ class Layers:
         """A producer of either layer wedged inside librdkafka (see kafka_sink)."""
         return bool(self.behaviour.sink.abandoned or self.performance.sink.abandoned)
 
+    def _stop_performance(self, reason: str) -> None:
+        """Stop the performance layer and wait for it, bounded by its shutdown timeout (a
+        layer wedged in a commit is an error, not a hang)."""
+        self.performance.request_stop(reason)
+        self._thread.join(self.performance.stop.timeout + JOIN_MARGIN)
+        if self._thread.is_alive() and self.failure is None:
+            self.failure = DriftlineError(
+                f"the performance layer did not stop within {self.performance.stop.timeout:.0f}"
+                "s of the shutdown timeout; its last uncommitted work is redone at the restart")
+
     def _run_performance(self) -> None:
         try:
             self._summary = self.performance.run(install_signals=False)
@@ -59,11 +71,13 @@ class Layers:
         self._thread.start()
         try:
             summary = self.behaviour.run()
-        finally:
-            if self._thread.is_alive() and (self.until_idle is None
-                                            or self.behaviour.stop.requested):
-                self.performance.request_stop(self.behaviour.stop.reason or "behaviour stopped")
-            self._thread.join()
+        except BaseException:
+            self._stop_performance("the behaviour layer failed")
+            raise
+        if self.until_idle is None or self.behaviour.stop.requested:
+            self._stop_performance(self.behaviour.stop.reason or "behaviour stopped")
+        else:
+            self._thread.join()  # until_idle: it drains and exits by itself
         if self.failure is not None:
             if isinstance(self.failure, DriftlineError):
                 raise self.failure

@@ -19,16 +19,16 @@ their gauges, the labels' counts and the labels' watermark are exported.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from driftline.config import Config
-from driftline.decode import Batch, Decoder
 from driftline.decode.contract import MISSING, lookup
 from driftline.io.kafka_settings import client_settings
 from driftline.io.kafka_source import PartitionBatch, rdkafka_logger
@@ -56,16 +56,26 @@ def performance_config(config: Config) -> Config:
     return config.model_copy(update={"kafka": k.model_copy(update=update)})
 
 
-class ExportedJoin(LabelJoin):
-    """The performance engines' join, counted on the exported metrics."""
+#: what the performance engines and runtime show on the exported metrics: their monitors'
+#: statistics, thresholds, incidents and coverage (disjoint from the behaviour layer's), the
+#: labels, and the runtime's resets and skipped checkpoints. The rest — events, dead letters,
+#: watermarks and lag per partition — is the behaviour layer's to count, once.
+EXPORTED = frozenset({
+    "threshold", "incident_events", "windows_closed", "monitor_windows", "blind_windows",
+    "labels", "label_delay", "labelled_ratio", "checkpoint_invalid", "input_resets",
+    "declare_thresholds", "declare_monitor", "count_labels", "statistic_label",
+    "segment_label"})
 
-    def __init__(self, store: LabelStore, ttl: float, exported: Metrics) -> None:
-        super().__init__(store, ttl)
-        self.exported = exported
 
-    def absorb(self, batch: Batch, decoder: Decoder, metrics: Metrics,
-               spec: Any = None) -> Batch:
-        return super().absorb(batch, decoder, self.exported, spec)
+class LayerMetrics:
+    """The performance layer's view of the metrics: ``EXPORTED`` names from the served
+    registry, everything else from a private one."""
+
+    def __init__(self, exported: Metrics, hidden: Metrics) -> None:
+        self._exported, self._hidden = exported, hidden
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._exported if name in EXPORTED else self._hidden, name)
 
 
 class PerformanceRuntime(Runtime):
@@ -74,9 +84,10 @@ class PerformanceRuntime(Runtime):
     def __init__(self, config: Config, *, labels_topic: str, store: str | Path,
                  metrics: Metrics, **kwargs: Any) -> None:
         labels = config.labels
-        join = ExportedJoin(LabelStore(store, durable=True), labels.ttl_seconds, metrics)
+        join = LabelJoin(LabelStore(store, durable=True), labels.ttl_seconds)
         hidden = Metrics(segment_cardinality=config.limits.metric_segment_cardinality)
-        super().__init__(performance_config(config), metrics=hidden, layer="performance",
+        view = cast(Metrics, LayerMetrics(metrics, hidden))
+        super().__init__(performance_config(config), metrics=view, layer="performance",
                          label_join=join, **kwargs)
         self.exported, self.join, self.ttl = metrics, join, join.ttl
         self.labels = LabelTopic(join, LabelReader(labels.fields, config.input.floor,
@@ -87,33 +98,44 @@ class PerformanceRuntime(Runtime):
         self.held_times: dict[int, np.ndarray] = {}
         self.paused: set[int] = set()
         self.ended = False  # the input and the labels have ended (until_idle): judge the rest
+        self.draining = False  # until_idle, the labels read to their end: fetch all input
         self._ts_path = config.input.fields.path("timestamp")
         self._floor = config.input.floor
         self._next_topic_check = 0.0
         self._next_wait_log = time.monotonic() + WAIT_LOG_EVERY
-        self._late_shown = 0
+        self._shown: Counter[str] = Counter()  # label counts already on the metrics
+        self.eof: set[int] = set()  # labels partitions read to their end (until new ones)
 
     # -- the labels topic ------------------------------------------------------------------
     def _open_labels(self) -> None:
-        """Assign every partition of the labels topic, each from what the store holds."""
+        """Assign every partition of the labels topic, each from what the store holds; look
+        again every few seconds, for a topic that appears or grows."""
         now = time.monotonic()
-        if self.labels_consumer is not None or now < self._next_topic_check or self.admin is None:
+        if now < self._next_topic_check or self.admin is None:
             return
         self._next_topic_check = now + TOPIC_CHECK_EVERY
         topic = self.labels.topic
         try:
             meta = self.admin.list_topics(topic, timeout=3.0).topics.get(topic)
-        except KafkaException as exc:
-            self.log.warning("labels topic metadata unavailable", topic=topic, error=str(exc))
-            return
-        if meta is None or meta.error is not None or not meta.partitions:
-            self.log.warning("labels topic does not exist (yet): the performance layer waits",
-                             topic=topic)
-            return
-        settings = client_settings(self.kcfg, "changelog",
-                                   **{"group.id": f"{self.group}.labels-reader"})
-        consumer = Consumer(dict(settings, logger=rdkafka_logger(self.log, "labels")))
-        parts = sorted(meta.partitions)
+            if meta is None or meta.error is not None or not meta.partitions:
+                if self.labels_consumer is None:
+                    self.log.warning("labels topic does not exist (yet): the performance "
+                                     "layer waits", topic=topic)
+                return
+            new = sorted(set(meta.partitions) - self.labels.partitions)
+            if new:
+                self._assign_labels(new)
+        except KafkaException as exc:  # retried at the next look
+            self.log.warning("labels topic unavailable", topic=topic, error=str(exc))
+
+    def _assign_labels(self, parts: list[int]) -> None:
+        topic = self.labels.topic
+        if self.labels_consumer is None:
+            settings = client_settings(self.kcfg, "changelog",
+                                       **{"group.id": f"{self.group}.labels-reader"})
+            self.labels_consumer = Consumer(dict(settings,
+                                                 logger=rdkafka_logger(self.log, "labels")))
+        consumer = self.labels_consumer
         starts = []
         for p in parts:
             start = self.labels.start_offset(p)
@@ -123,13 +145,16 @@ class PerformanceRuntime(Runtime):
                                "this partition up to an offset the topic no longer has",
                                topic=topic, partition=p, store_offset=start, log_start=low)
                 self.exported.labels.labels("lost").inc(low - start)
+                self.labels.skip_to(p, low)
             starts.append(TopicPartition(topic, p, max(start, low)))
-        consumer.assign(starts)
-        self.labels.partitions = set(parts)
-        self.labels_consumer = consumer
-        self.log.info("labels topic", topic=topic, partitions=parts,
-                      store=str(self.join.store.path),
-                      from_offsets={tp.partition: tp.offset for tp in starts})
+        consumer.incremental_assign(starts)
+        grew = bool(self.labels.partitions)
+        self.labels.partitions |= set(parts)
+        (self.log.warning if grew else self.log.info)(
+            "labels topic partitions added: they hold the labels' watermark until they carry "
+            "a label" if grew else "labels topic", topic=topic, partitions=parts,
+            store=str(self.join.store.path),
+            from_offsets={tp.partition: tp.offset for tp in starts})
 
     def _poll_labels(self) -> None:
         self._open_labels()
@@ -139,33 +164,52 @@ class PerformanceRuntime(Runtime):
         for msg in self.labels_consumer.consume(num_messages=self.batch_size, timeout=0):
             err = msg.error()
             if err is not None:
-                if err.code() != KafkaError._PARTITION_EOF:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    self.eof.add(msg.partition() or 0)
+                else:
                     self.client_error(err)
                 continue
-            offsets, values = by_part.setdefault(msg.partition() or 0, ([], []))
+            p = msg.partition() or 0
+            self.eof.discard(p)
+            offsets, values = by_part.setdefault(p, ([], []))
             offsets.append(int(msg.offset() or 0))
             values.append(msg.value() or b"")
         for p, (offsets, values) in by_part.items():
             self.labels.add(p, offsets, values)
         if by_part:
             self.last_activity = time.monotonic()
-        late = self.labels.counts["late_arrival"]
-        if late > self._late_shown:
-            self.exported.labels.labels("late_arrival").inc(late - self._late_shown)
-            self._late_shown = late
-        wm = self.labels.watermark()
-        self.exported.labels_watermark.set(wm)
+        self._show_label_counts()
+        self.exported.labels_watermark.set(self.labels.watermark())
         self.exported.labels_silent_partitions.set(len(self.labels.silent()))
 
+    def _show_label_counts(self) -> None:
+        """The labels topic's counts on the metrics: read ones late, invalid, duplicate."""
+        now = Counter({"late_arrival": self.labels.counts["late_arrival"],
+                       "invalid": self.join.counts["invalid"],
+                       "duplicate": self.join.counts["duplicate"]})
+        for outcome, n in now.items():
+            if n > self._shown[outcome]:
+                self.exported.labels.labels(outcome).inc(n - self._shown[outcome])
+        self._shown = now
+
     def _labels_caught_up(self) -> bool:
-        """Every labels partition read to its end (the labels have ended, for until_idle)."""
-        c = self.labels_consumer
-        if c is None:
+        """Every labels partition read to its end (the labels have ended, for until_idle):
+        librdkafka's end-of-partition event, which also comes at a transaction's last
+        stable offset, past compacted or expired records."""
+        return self.labels_consumer is not None and bool(self.labels.partitions) \
+            and self.labels.partitions <= self.eof
+
+    def _input_ended(self) -> bool:
+        """Every input partition fetched to its end: the consumer's position (past any
+        transaction marker) at the high watermark."""
+        try:
+            for p in self.parts:
+                at = self.source.c.position([TopicPartition(self.topic, p)])[0].offset
+                _, high = self.source.watermarks(p)
+                if at < high:
+                    return False
+        except KafkaException:
             return False
-        for p in sorted(self.labels.partitions):
-            _, high = c.get_watermark_offsets(TopicPartition(self.labels.topic, p), timeout=5.0)
-            if self.labels.start_offset(p) < high:
-                return False
         return True
 
     # -- the loop ----------------------------------------------------------------------------
@@ -196,7 +240,10 @@ class PerformanceRuntime(Runtime):
         held, times = self.held.get(p), self.held_times.get(p)
         if held is None or times is None:
             return
-        n = len(held) if self.ended else ready(times, self.labels.watermark(), self.ttl)
+        wm = self.labels.watermark()
+        n = len(held) if self.ended else ready(times, wm, self.ttl)
+        if n and not self.ended:
+            self.labels.released(wm)
         if n:
             super()._accept(p, held.until(n))
         if n >= len(held):
@@ -208,7 +255,7 @@ class PerformanceRuntime(Runtime):
             self._pause(p, True)
 
     def _pause(self, p: int, on: bool) -> None:
-        if on == (p in self.paused):
+        if on == (p in self.paused) or (on and self.draining):
             return
         tp = [TopicPartition(self.topic, p)]
         try:
@@ -252,6 +299,13 @@ class PerformanceRuntime(Runtime):
         if not self.ended:
             if not self._labels_caught_up():
                 return False
+            if not self.draining:  # read the rest of the input, paused or not
+                self.draining = True
+                for p in list(self.paused):
+                    self._pause(p, False)
+                return False
+            if not self._input_ended():
+                return False
             self.ended = True
             self.log.info("input and labels ended: judging the held predictions",
                           held_events=sum(len(b) for b in self.held.values()))
@@ -273,13 +327,27 @@ class PerformanceRuntime(Runtime):
         self._drop_held([tp.partition for tp in tps if tp.topic == self.topic])
         super()._on_lost(consumer, tps)
 
+    def _on_assign(self, consumer: Consumer, tps: list[TopicPartition]) -> None:
+        super()._on_assign(consumer, tps)
+        # librdkafka keeps an application's pause across a revoke and an assign: resume
+        mine = [tp for tp in tps if tp.topic == self.topic]
+        if mine:
+            try:
+                consumer.resume(mine)
+            except KafkaException as exc:
+                self.log.warning("resume of assigned partitions failed", error=str(exc))
+
     def _drop_held(self, gone: list[int]) -> None:
         """Held predictions of partitions going away: never judged here, so never committed;
         whoever gets the partition reads them again."""
         for p in gone:
-            self.held.pop(p, None)
-            self.held_times.pop(p, None)
-            self.paused.discard(p)
+            self.forget_unread(p)
+
+    def forget_unread(self, partition: int) -> None:
+        """A rewind or a reset moves the partition back: what it held is read again."""
+        self.held.pop(partition, None)
+        self.held_times.pop(partition, None)
+        self._pause(partition, False)
 
     def _close(self) -> None:
         super()._close()

@@ -73,6 +73,7 @@ def restart_at(ctx: Context, p: int, low: int, reason: str, detail: str) -> None
     ctx.log.error("input reset", partition=p, reason=reason, detail=detail,
                   topic=ctx.topic, topic_id=ctx.topic_id)
     ctx.count_reset(reason)
+    ctx.forget_unread(p)
     part.base_offset = part.next_offset = low
     part.suppress_until = None
     part.dirty = True

@@ -74,6 +74,7 @@ def back_to_committed(ctx: Context, part: Part) -> None:
     part.next_offset = part.base_offset if part.base_blob is not None else None
     part.dirty = False
     part.incidents, part.dead, part.prelude_keys = [], [], {}
+    ctx.forget_unread(part.partition)
 
 
 def owns(ctx: Context, p: int) -> bool:

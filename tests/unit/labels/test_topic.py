@@ -64,7 +64,9 @@ def test_positions_and_labels_come_back_together_after_a_restart(tmp_path: Path)
 
 def test_a_corrupt_position_is_read_again_from_the_beginning(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
-    topic(path).add(0, [5], [line("a", T0)])
+    feed = topic(path)
+    feed.add(0, [5], [line("a", T0)])
+    feed.join.store.db.close()  # the store is locked while a process holds it
     db = sqlite3.connect(path)
     db.execute("UPDATE positions SET next_offset = 'x'")
     db.commit()
@@ -80,3 +82,49 @@ def test_ready_is_the_prefix_whose_labels_are_final() -> None:
     assert ready(times, T0 + 151, ttl) == 5
     assert ready(times, -math.inf, ttl) == 0
     assert ready(np.array([np.nan, np.nan]), -math.inf, ttl) == 2  # unreadable: no label
+
+
+def test_a_partition_added_later_is_bound_by_what_was_released(tmp_path: Path) -> None:
+    """Predictions were released on the watermark T0 + 500: a partition the topic gained
+    since then cannot bring a label below it (it could be for a prediction already judged);
+    the floor survives a restart."""
+    path = tmp_path / "s.sqlite"
+    feed = topic(path)
+    feed.add(0, [0], [line("a", T0 + 600)])
+    feed.add(1, [0], [line("b", T0 + 560)])
+    feed.released(feed.watermark())
+    assert feed.floor == T0 + 500
+    feed.partitions.add(2)
+    feed.add(2, [0, 1], [line("c", T0 + 499), line("d", T0 + 501)])
+    assert feed.counts["late_arrival"] == 1 and len(feed.join.store) == 3
+    feed.join.store.db.close()
+    assert topic(path).floor == T0 + 500
+
+
+def test_the_earliest_label_of_an_id_wins_in_any_order(tmp_path: Path) -> None:
+    """Two labels of one id on two partitions, interleaved either way (and a tie broken by
+    the text): the store keeps the same one."""
+    kept = []
+    late = (0, [0], [line("x", T0 + 20, "late")])
+    early = (1, [0], [line("x", T0 + 10, "early")])
+    for name, order in (("le", (late, early)), ("el", (early, late))):
+        feed = topic(tmp_path / f"{name}.sqlite")
+        for p, offs, lines in order:
+            feed.add(p, offs, lines)
+        key = feed.reader.rows([line("x", 0)])[0][0]
+        kept.append(feed.join.store.lookup(np.array([key])).labels)
+        assert feed.join.counts["duplicate"] == 1
+    assert kept == [["early"], ["early"]]
+    store = LabelStore(tmp_path / "tie.sqlite")
+    reader = LabelReader(LabelFieldNames(), 0.0, 65536)
+    store.add(reader.rows([line("y", T0, "b")]))
+    store.add(reader.rows([line("y", T0, "a")]))
+    assert store.lookup(np.array([reader.rows([line("y", 0)])[0][0]])).labels == ["a"]
+
+
+def test_the_lateness_default_is_the_ttl_at_most_an_hour() -> None:
+    from driftline.config import LabelsConfig
+
+    assert LabelsConfig(ttl="10m").lateness_seconds == 600.0
+    assert LabelsConfig().lateness_seconds == 3600.0
+    assert LabelsConfig(lateness="2h").lateness_seconds == 7200.0
