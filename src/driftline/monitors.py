@@ -225,11 +225,10 @@ def ident(name: str) -> str:
 
 
 def performance_preset(schema: Schema, task: str | None) -> list[dict[str, Any]]:
-    """With labels: error rate (overall, per segment, gradual), its estimate before labels
-    (overall and per segment key), precision, recall, ROC AUC and calibration error (overall
-    and per segment key) and equal opportunity per segment key for classification (also when
-    no reference label told the task: those monitors then say they are blind); MAE and RMSE
-    for regression."""
+    """With labels: error rate (overall, per segment, gradual), its estimate before labels,
+    precision, recall, ROC AUC and calibration error (each overall and per segment key) and
+    equal opportunity per segment key for classification (also when no reference label told
+    the task: those monitors then say they are blind); MAE and RMSE for regression."""
     keys = [ident(k) for k in schema.segments]
     if task == "regression":
         return [{"name": "mae", "signal": "abs_error", "detector": "mean_shift"},
@@ -255,6 +254,10 @@ def performance_preset(schema: Schema, task: str | None) -> list[dict[str, Any]]
             *({"name": f"error-rate-by-{i}", "signal": "error", "detector": "segment_rate",
                "segment_by": k, "direction": "above"}
               for i, k in zip(keys, schema.segments, strict=True)),
+            *({"name": f"{rate}-by-{i}", "signal": rate, "detector": "segment_rate",
+               "segment_by": k, "direction": "below"}
+              for i, k in zip(keys, schema.segments, strict=True)
+              for rate in ("precision", "recall")),
             *({"name": f"auc-by-{i}", "signal": "score_label", "detector": "auc",
                "segment_by": k} for i, k in zip(keys, schema.segments, strict=True)),
             *({"name": f"calibration-by-{i}", "signal": "score_label",

@@ -55,7 +55,8 @@ def opened(events: list[dict[str, Any]]) -> set[tuple[str, str | None]]:
 
 def is_performance(monitor: str) -> bool:
     return monitor.startswith(PERFORMANCE) or monitor.startswith(
-        ("error-rate-by-", "equal-opportunity-by-", "auc-by-", "mae-by-"))
+        ("error-rate-by-", "equal-opportunity-by-", "auc-by-", "mae-by-", "precision-by-",
+         "recall-by-"))
 
 
 def test_a_label_only_change_opens_only_performance_incidents(tmp_path: Path) -> None:
