@@ -4,6 +4,7 @@ checked against a brute-force count of the raw events and labels of the opening 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,16 +82,22 @@ def exact_auc(scores: np.ndarray, high: np.ndarray) -> float:
     return float((r[high].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
+def case(d: Path, make: Callable[..., Any], seeds: tuple[int, int], monitor: str,
+         positive: str) -> tuple[Any, ...]:
+    """A day's reference and eight windows drifting from window 4, replayed, and the
+    explanation of the monitor's first incident: (ref, cur, incident data, explain.json,
+    the report's HTML)."""
+    ref = make(1, 16_000, seed=seeds[0], size=3600, prefix="r", start=T0 - 86_400)
+    cur = make(8, 3000, seed=seeds[1], drift_from=4)
+    data, html = explained(replay(d, ref, cur, positive=positive), monitor, d / "out")
+    return ref, cur, data, json.loads((d / "out" / "explain.json").read_text()), html
+
+
 @pytest.fixture(scope="module")
 def auc_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, ...]:
     """A ranking that degrades in the south; the positive class is ``standard``, so the
     reference ranks the other class higher and the view swaps the classes (score_of: other)."""
-    d = tmp_path_factory.mktemp("auc")
-    ref = ranked(1, 16_000, seed=21, size=3600, prefix="r", start=T0 - 86_400)
-    cur = ranked(8, 3000, seed=22, drift_from=4)
-    f = replay(d, ref, cur, positive="standard")
-    data, html = explained(f, "auc-by-region", d / "out")
-    return ref, cur, data, json.loads((d / "out" / "explain.json").read_text()), html
+    return case(tmp_path_factory.mktemp("auc"), ranked, (21, 22), "auc-by-region", "standard")
 
 
 def test_an_auc_view_counts_each_class_per_score_bin_as_the_raw_events_do(
@@ -127,12 +134,8 @@ def test_an_auc_view_counts_each_class_per_score_bin_as_the_raw_events_do(
 @pytest.fixture(scope="module")
 def calibration_case(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, ...]:
     """A calibrated score whose positives become 25 points rarer from window 4 on."""
-    d = tmp_path_factory.mktemp("calibration")
-    ref = calibrated(1, 16_000, seed=31, size=3600, prefix="r", start=T0 - 86_400)
-    cur = calibrated(8, 3000, seed=32, drift_from=4)
-    f = replay(d, ref, cur, positive=HIGH)
-    data, html = explained(f, "calibration", d / "out")
-    return ref, cur, data, json.loads((d / "out" / "explain.json").read_text()), html
+    return case(tmp_path_factory.mktemp("calibration"), calibrated, (31, 32), "calibration",
+                HIGH)
 
 
 def test_a_calibration_view_is_the_reliability_table_of_the_raw_events(
