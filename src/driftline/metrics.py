@@ -292,8 +292,9 @@ class Metrics:
         self.labels = Counter(
             "labels", "The labels layer by outcome: predictions joined, inline, unlabelled; "
             "labels late (beyond labels.ttl), late_arrival (a labels topic's label below its "
-            "partition's watermark), orphan (no prediction), invalid, duplicate, "
-            "corrupt (store rows).", ["outcome"], namespace=ns, registry=r)
+            "partition's watermark), lost (to a topic's retention), expired (from the "
+            "store), orphan (no prediction), invalid, duplicate, corrupt (store rows).",
+            ["outcome"], namespace=ns, registry=r)
         self.label_delay = Gauge("label_delay_seconds", "Label delay quantiles of the joined "
                                  "labels (upper edge of a log histogram bin).", ["quantile"],
                                  namespace=ns, registry=r)
@@ -303,6 +304,7 @@ class Metrics:
             "labels_watermark_seconds", "The labels topic's watermark (epoch s; -Inf until "
             "every partition carried a label): a prediction is judged for performance once "
             "it is past its time + labels.ttl.", namespace=ns, registry=r)
+        self.labels_watermark.set(float("nan"))  # no labels topic: no value, not 1970
         self.labels_silent_partitions = Gauge(
             "labels_silent_partitions", "Partitions of the labels topic that never carried a "
             "label: they hold the labels' watermark, and the performance layer, back.",
