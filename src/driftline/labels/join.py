@@ -1,8 +1,9 @@
 """The join: each prediction gets the label of its event id, if that label came in time.
 
 **The rule** (event time, so a streaming run and a replay agree): a label counts for its
-prediction when ``label.timestamp − prediction.timestamp ≤ labels.ttl``; a later one is
-counted as ``late`` and the prediction stays unlabelled. The prediction's window sees the
+prediction when ``|label.timestamp − prediction.timestamp| ≤ labels.ttl`` (a label stamped a
+little before its prediction is a skewed clock; one a TTL before it is not this prediction's);
+another is counted as ``late`` and the prediction stays unlabelled. The prediction's window sees the
 label (performance is per prediction window), which is final once the watermark has passed
 window end + TTL — no label that counts can come later. A replay knows every label up front,
 so it joins at once and gets what a streaming run gets by waiting that long.
@@ -81,8 +82,8 @@ class LabelJoin:
         at, hit = _positions(found.keys, key)
         delay = np.where(hit, found.times[at] if hit.any() else 0.0, np.nan) - batch.timestamp
         with np.errstate(invalid="ignore"):
-            on_time = hit & ~inline & (delay <= self.ttl)
-            late = hit & ~inline & (delay > self.ttl)
+            on_time = hit & ~inline & (np.abs(delay) <= self.ttl)
+            late = hit & ~inline & (np.abs(delay) > self.ttl)
         label, value = batch.label.copy(), batch.label_value.copy()
         if on_time.any():
             texts = pa.array([found.labels[i] for i in at[on_time]], pa.string())

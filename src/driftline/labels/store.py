@@ -140,6 +140,14 @@ class LabelStore:
                                 chunk)
         return Found(rows)
 
+    def expire(self, before: float) -> int:
+        """Delete the labels stamped before ``before`` (no prediction still to come can use
+        them); returns how many."""
+        self.db.execute("BEGIN")
+        n = self.db.execute("DELETE FROM labels WHERE ts < ?", (before,)).rowcount
+        self.db.execute("COMMIT")
+        return int(n)
+
     def unmatched(self) -> int:
         """Labels whose id no prediction had (so far)."""
         n: int = self.db.execute("SELECT count(*) FROM labels WHERE matched = 0").fetchone()[0]

@@ -19,30 +19,42 @@ their gauges, the labels' counts and the labels' watermark are exported.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import orjson
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from driftline.config import Config
 from driftline.decode.contract import MISSING, lookup
-from driftline.io.kafka_settings import client_settings
-from driftline.io.kafka_source import PartitionBatch, rdkafka_logger
+from driftline.engine import Engine
+from driftline.io.kafka_source import PartitionBatch
 from driftline.labels.join import LabelJoin
 from driftline.labels.lines import LabelReader
 from driftline.labels.store import LabelStore
 from driftline.labels.topic import LabelTopic, ready
 from driftline.metrics import Metrics
+from driftline.runtime.labels_reader import LabelsReader
 from driftline.runtime.loop import Runtime
 from driftline.timestamps import parse_timestamp
 
 SUFFIX = ".performance"
 WAIT_LOG_EVERY = 60.0  # seconds between "waiting for labels" lines
-TOPIC_CHECK_EVERY = 5.0  # seconds between looks for the labels topic's partitions
+EXPIRE_EVERY = 60.0  # seconds between expiries of the labels store
+
+
+def accepts_from(engine: Engine) -> float | None:
+    """The earliest event time ``engine`` may still accept (None: not known — no reference
+    yet, or count windows): an event whose window has closed in any group is late, and the
+    default window closes once the watermark passes its end, so an accepted event is younger
+    than the watermark − one window; two, to be safe with hops."""
+    spec, clock = engine.spec, engine.time.clock
+    if engine.reference is None or spec is None or spec.kind != "time" or clock is None:
+        return None
+    mark = clock.mark
+    return float(mark) - 2 * float(spec.size) if np.isfinite(mark) else None
 
 
 def performance_config(config: Config) -> Config:
@@ -93,7 +105,7 @@ class PerformanceRuntime(Runtime):
         self.labels = LabelTopic(join, LabelReader(labels.fields, config.input.floor,
                                                    config.input.max_message_bytes),
                                  labels_topic, labels.lateness_seconds)
-        self.labels_consumer: Consumer | None = None
+        self.reader = LabelsReader(self, self.labels, metrics)
         self.held: dict[int, PartitionBatch] = {}
         self.held_times: dict[int, np.ndarray] = {}
         self.paused: set[int] = set()
@@ -101,103 +113,11 @@ class PerformanceRuntime(Runtime):
         self.draining = False  # until_idle, the labels read to their end: fetch all input
         self._ts_path = config.input.fields.path("timestamp")
         self._floor = config.input.floor
-        self._next_topic_check = 0.0
         self._next_wait_log = time.monotonic() + WAIT_LOG_EVERY
-        self._shown: Counter[str] = Counter()  # label counts already on the metrics
-        self.eof: set[int] = set()  # labels partitions read to their end (until new ones)
-
-    # -- the labels topic ------------------------------------------------------------------
-    def _open_labels(self) -> None:
-        """Assign every partition of the labels topic, each from what the store holds; look
-        again every few seconds, for a topic that appears or grows."""
-        now = time.monotonic()
-        if now < self._next_topic_check or self.admin is None:
-            return
-        self._next_topic_check = now + TOPIC_CHECK_EVERY
-        topic = self.labels.topic
-        try:
-            meta = self.admin.list_topics(topic, timeout=3.0).topics.get(topic)
-            if meta is None or meta.error is not None or not meta.partitions:
-                if self.labels_consumer is None:
-                    self.log.warning("labels topic does not exist (yet): the performance "
-                                     "layer waits", topic=topic)
-                return
-            new = sorted(set(meta.partitions) - self.labels.partitions)
-            if new:
-                self._assign_labels(new)
-        except KafkaException as exc:  # retried at the next look
-            self.log.warning("labels topic unavailable", topic=topic, error=str(exc))
-
-    def _assign_labels(self, parts: list[int]) -> None:
-        topic = self.labels.topic
-        if self.labels_consumer is None:
-            settings = client_settings(self.kcfg, "changelog",
-                                       **{"group.id": f"{self.group}.labels-reader"})
-            self.labels_consumer = Consumer(dict(settings,
-                                                 logger=rdkafka_logger(self.log, "labels")))
-        consumer = self.labels_consumer
-        starts = []
-        for p in parts:
-            start = self.labels.start_offset(p)
-            low, _ = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5.0)
-            if start < low:
-                self.log.error("labels lost to the labels topic's retention: the store holds "
-                               "this partition up to an offset the topic no longer has",
-                               topic=topic, partition=p, store_offset=start, log_start=low)
-                self.exported.labels.labels("lost").inc(low - start)
-                self.labels.skip_to(p, low)
-            starts.append(TopicPartition(topic, p, max(start, low)))
-        consumer.incremental_assign(starts)
-        grew = bool(self.labels.partitions)
-        self.labels.partitions |= set(parts)
-        (self.log.warning if grew else self.log.info)(
-            "labels topic partitions added: they hold the labels' watermark until they carry "
-            "a label" if grew else "labels topic", topic=topic, partitions=parts,
-            store=str(self.join.store.path),
-            from_offsets={tp.partition: tp.offset for tp in starts})
-
-    def _poll_labels(self) -> None:
-        self._open_labels()
-        if self.labels_consumer is None:
-            return
-        by_part: dict[int, tuple[list[int], list[bytes]]] = {}
-        for msg in self.labels_consumer.consume(num_messages=self.batch_size, timeout=0):
-            err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    self.eof.add(msg.partition() or 0)
-                else:
-                    self.client_error(err)
-                continue
-            p = msg.partition() or 0
-            self.eof.discard(p)
-            offsets, values = by_part.setdefault(p, ([], []))
-            offsets.append(int(msg.offset() or 0))
-            values.append(msg.value() or b"")
-        for p, (offsets, values) in by_part.items():
-            self.labels.add(p, offsets, values)
-        if by_part:
-            self.last_activity = time.monotonic()
-        self._show_label_counts()
-        self.exported.labels_watermark.set(self.labels.watermark())
-        self.exported.labels_silent_partitions.set(len(self.labels.silent()))
-
-    def _show_label_counts(self) -> None:
-        """The labels topic's counts on the metrics: read ones late, invalid, duplicate."""
-        now = Counter({"late_arrival": self.labels.counts["late_arrival"],
-                       "invalid": self.join.counts["invalid"],
-                       "duplicate": self.join.counts["duplicate"]})
-        for outcome, n in now.items():
-            if n > self._shown[outcome]:
-                self.exported.labels.labels(outcome).inc(n - self._shown[outcome])
-        self._shown = now
-
-    def _labels_caught_up(self) -> bool:
-        """Every labels partition read to its end (the labels have ended, for until_idle):
-        librdkafka's end-of-partition event, which also comes at a transaction's last
-        stable offset, past compacted or expired records."""
-        return self.labels_consumer is not None and bool(self.labels.partitions) \
-            and self.labels.partitions <= self.eof
+        #: input partition → the earliest time a prediction its committed state may still
+        #: accept (watermark − 2 windows): labels stamped a TTL before them all can go
+        self.committed_floor: dict[int, float] = {}
+        self._next_expiry = time.monotonic() + EXPIRE_EVERY
 
     def _input_ended(self) -> bool:
         """Every input partition fetched to its end: the consumer's position (past any
@@ -213,9 +133,39 @@ class PerformanceRuntime(Runtime):
         return True
 
     # -- the loop ----------------------------------------------------------------------------
+    def commit(self, deadline: float | None = None) -> bool:
+        ok = super().commit(deadline)
+        if ok:
+            for p, part in self.parts.items():
+                floor = accepts_from(part.engine)
+                if not part.uncommitted and floor is not None:
+                    self.committed_floor[p] = floor
+        return ok
+
+    def _expire(self) -> None:
+        """Drop the labels no prediction still to come can use: stamped more than a TTL
+        before the earliest time any committed state of the input may still accept. Only
+        with every input partition held and committed here (a partition elsewhere, or not
+        checkpointed yet, could need older ones)."""
+        now = time.monotonic()
+        if now < self._next_expiry:
+            return
+        self._next_expiry = now + EXPIRE_EVERY
+        held = set(self.parts)
+        if not held or len(held) < self.input_partitions or not held <= set(self.committed_floor):
+            return
+        before = min(self.committed_floor[p] for p in held) - self.ttl
+        n = self.join.store.expire(before)
+        if n:
+            self.join.counts["expired"] += n
+            self.exported.labels.labels("expired").inc(n)
+            self.log.info("labels expired", count=n, stamped_before=before)
+
     def _step(self) -> None:
-        self._poll_labels()
+        if self.reader.poll():
+            self.last_activity = time.monotonic()
         super()._step()
+        self._expire()
         for p in list(self.held):
             self._release(p)
         self.exported.performance_held.set(sum(len(b) for b in self.held.values()))
@@ -297,7 +247,7 @@ class PerformanceRuntime(Runtime):
         """Idle exit: once the labels topic is read to its end too, the input has ended —
         every held prediction is judged now (no label can still come), then as usual."""
         if not self.ended:
-            if not self._labels_caught_up():
+            if not self.reader.caught_up():
                 return False
             if not self.draining:  # read the rest of the input, paused or not
                 self.draining = True
@@ -342,6 +292,7 @@ class PerformanceRuntime(Runtime):
         whoever gets the partition reads them again."""
         for p in gone:
             self.forget_unread(p)
+            self.committed_floor.pop(p, None)
 
     def forget_unread(self, partition: int) -> None:
         """A rewind or a reset moves the partition back: what it held is read again."""
@@ -351,8 +302,7 @@ class PerformanceRuntime(Runtime):
 
     def _close(self) -> None:
         super()._close()
-        if self.labels_consumer is not None:
-            self.labels_consumer.close()
+        self.reader.close()
 
     def summary(self) -> dict[str, Any]:
         out = super().summary()

@@ -47,11 +47,12 @@ def texts(d: Decoder, batch: Batch) -> list[str | None]:
 
 def test_the_ttl_edge_counts_and_one_second_more_is_late(tmp_path: Path) -> None:
     """delay = TTL exactly: joined; TTL + 1 s: late, the prediction unlabelled; a label
-    before its prediction (a clock skew) counts."""
+    before its prediction (a clock skew) counts, unless it is more than a TTL before it."""
     join, d, batch = joined([label(0, "a", T + TTL), label(1, "b", T + TTL + 1),
-                             label(2, "c", T - 5)], [event(0), event(1), event(2)], tmp_path)
-    assert texts(d, batch) == ["a", None, "c"]
-    assert (join.counts["joined"], join.counts["late"], join.counts["unlabelled"]) == (2, 1, 1)
+                             label(2, "c", T - 5), label(3, "d", T - TTL - 1)],
+                            [event(0), event(1), event(2), event(3)], tmp_path)
+    assert texts(d, batch) == ["a", None, "c", None]
+    assert (join.counts["joined"], join.counts["late"], join.counts["unlabelled"]) == (2, 2, 2)
 
 
 def test_the_ttl_is_per_prediction_of_one_id(tmp_path: Path) -> None:
@@ -63,7 +64,7 @@ def test_the_ttl_is_per_prediction_of_one_id(tmp_path: Path) -> None:
 def test_labels_of_unknown_ids_are_orphans_and_duplicates_keep_the_first(tmp_path: Path,
                                                                         ) -> None:
     """An id no prediction has is an orphan at the end; a second label of an id is a
-    duplicate and the first one is the one joined."""
+    duplicate, and the earliest (on equal times, the least text: here the first) is joined."""
     join, d, batch = joined([label(0, "first", T), label(0, "second", T), label("nobody", "x", T)],
                             [event(0)], tmp_path)
     assert texts(d, batch) == ["first"]

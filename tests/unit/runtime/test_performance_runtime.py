@@ -89,3 +89,45 @@ def test_a_rewind_drops_what_was_held_so_nothing_is_skipped(tmp_path: Path) -> N
     rt.labels.positions[0] = (10, T0 + 1000)
     rt._accept(0, batch(20, 100))
     assert part.next_offset == 100 and part.engine.totals.read == 80
+
+
+def test_the_store_expires_only_what_no_prediction_to_come_can_use(tmp_path: Path) -> None:
+    """Labels stamped a TTL (60 s) before the earliest time a committed state still accepts
+    go; none go while a partition of the input is not held and committed here."""
+    rt, _, _ = runtime(tmp_path)
+    def line(eid: str, ts: float) -> bytes:
+        return orjson.dumps({"event_id": eid, "label": "a", "timestamp": ts})
+
+    rt.labels.add(0, [0, 1, 2], [line("old", T0), line("edge", T0 + 40), line("new", T0 + 41)])
+    rt.input_partitions = 2
+    rt.committed_floor = {0: T0 + 100}
+    rt._next_expiry = 0.0
+    rt._expire()
+    assert len(rt.join.store) == 3  # partition 1 is elsewhere: it might need them
+    rt.input_partitions = 1
+    rt._next_expiry = 0.0
+    rt._expire()
+    assert len(rt.join.store) == 2 and rt.join.counts["expired"] == 1
+
+
+def test_an_engine_accepts_nothing_older_than_its_watermark_minus_a_window() -> None:
+    """What ``accepts_from`` promises: after the engine's watermark moved, an event stamped
+    before watermark − 2 windows is late (dead-lettered); one past the watermark is not."""
+    from driftline.runtime.performance import accepts_from
+
+    cfg = Config(window={"size": "60s"}, reference={"warmup_windows": 1})
+    engine = Engine(cfg)
+    events = [orjson.dumps({"model_id": "m", "timestamp": T0 + i * 0.1, "features": {"x": i % 7},
+                            "prediction": 0.5}) for i in range(6000)]
+    for i in range(0, len(events), 1000):
+        engine.process(events[i:i + 1000])
+    floor = accepts_from(engine)
+    assert floor is not None and floor < T0 + 600
+    assert engine.time.clock is not None
+    mark = engine.time.clock.mark
+    assert floor == mark - 120.0
+    probe = [orjson.dumps({"model_id": "m", "timestamp": t, "features": {"x": 1},
+                           "prediction": 0.5}) for t in (floor - 1.0, floor - 500.0, mark + 1)]
+    out = engine.process(probe)
+    assert [d.reason for d in out.dead_letters] == ["late", "late"]
+    assert engine.totals.late == 2
