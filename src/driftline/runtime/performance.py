@@ -121,12 +121,12 @@ class PerformanceRuntime(Runtime):
 
     def _input_ended(self) -> bool:
         """Every input partition fetched to its end: the consumer's position (past any
-        transaction marker) at the high watermark."""
+        transaction marker; none yet: the log start) at the high watermark."""
         try:
             for p in self.parts:
                 at = self.source.c.position([TopicPartition(self.topic, p)])[0].offset
-                _, high = self.source.watermarks(p)
-                if at < high:
+                low, high = self.source.watermarks(p)
+                if max(at, low) < high:
                     return False
         except KafkaException:
             return False

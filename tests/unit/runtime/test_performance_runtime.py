@@ -131,3 +131,17 @@ def test_an_engine_accepts_nothing_older_than_its_watermark_minus_a_window() -> 
     out = engine.process(probe)
     assert [d.reason for d in out.dead_letters] == ["late", "late"]
     assert engine.totals.late == 2
+
+
+def test_the_input_has_ended_when_every_partition_is_fetched_to_its_end(tmp_path: Path) -> None:
+    """until_idle's test of the input: a partition never fetched counts from its log start,
+    so an empty one has ended and one with messages left has not."""
+    rt, src, _ = runtime(tmp_path)
+    rt.parts[1] = Part(1, Engine(rt.config, layer="performance"), None, None, None)
+    marks = {0: (0, 100), 1: (0, 0)}
+    at = {0: 100, 1: -1001}  # librdkafka's position before any fetch: OFFSET_INVALID
+    src.c.position = lambda tps: [SimpleNamespace(offset=at[tps[0].partition])]
+    src.watermarks = lambda p: marks[p]  # type: ignore[attr-defined]
+    assert rt._input_ended()
+    marks[1] = (0, 5)
+    assert not rt._input_ended()
