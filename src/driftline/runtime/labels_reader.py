@@ -31,6 +31,7 @@ class LabelsReader:
         self.log = rt.log
         self.consumer: Consumer | None = None
         self.eof: set[int] = set()  # partitions read to their end (until a new label)
+        self.missing = False  # the last look found no labels topic
         self._shown: Counter[str] = Counter()  # label counts already on the metrics
         self._next_check = 0.0
 
@@ -61,9 +62,12 @@ class LabelsReader:
     def caught_up(self) -> bool:
         """Every partition read to its end (the labels have ended, for until_idle):
         librdkafka's end-of-partition event, which also comes at a transaction's last
-        stable offset, past compacted or expired records."""
-        return self.consumer is not None and bool(self.labels.partitions) \
-            and self.labels.partitions <= self.eof
+        stable offset, past compacted or expired records. A labels topic that does not
+        exist has nothing more to give either (its warning said so every few seconds; the
+        performance monitors go blind, and coverage-labels says that)."""
+        if self.consumer is None:
+            return self.missing
+        return bool(self.labels.partitions) and self.labels.partitions <= self.eof
 
     def close(self) -> None:
         if self.consumer is not None:
@@ -78,7 +82,8 @@ class LabelsReader:
         topic = self.labels.topic
         try:
             meta = self.rt.admin.list_topics(topic, timeout=3.0).topics.get(topic)
-            if meta is None or meta.error is not None or not meta.partitions:
+            self.missing = meta is None or meta.error is not None or not meta.partitions
+            if self.missing:
                 if self.consumer is None:
                     self.log.warning("labels topic does not exist (yet): the performance "
                                      "layer waits", topic=topic)

@@ -145,3 +145,14 @@ def test_the_input_has_ended_when_every_partition_is_fetched_to_its_end(tmp_path
     assert rt._input_ended()
     marks[1] = (0, 5)
     assert not rt._input_ended()
+
+
+def test_a_labels_topic_that_does_not_exist_has_ended_for_until_idle(tmp_path: Path) -> None:
+    """Nothing to wait for: the drain goes on (the performance monitors go blind, said by
+    coverage-labels); a topic that exists but is not read to its end has not ended."""
+    rt, _, _ = runtime(tmp_path)
+    topics: dict[str, Any] = {}
+    rt.admin = SimpleNamespace(list_topics=lambda topic, timeout: SimpleNamespace(topics=topics))
+    assert not rt.reader.caught_up()  # not looked yet
+    rt.reader._look()
+    assert rt.reader.caught_up()
