@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +66,15 @@ def two_layer_replay(config: Path, inputs: list[Msg], labels: list[bytes], topic
     return [orjson.loads(orjson.dumps(ev)) for ev in out]
 
 
-@pytest.mark.parametrize("store", ["kept", "lost"])
+@pytest.mark.parametrize(("store", "label_partitions"),
+                         [("kept", 1), ("lost", 1), ("kept", 3)])
 def test_a_labels_topic_through_kill_9_equals_a_replay(
         kafka_bootstrap: str, kafka_topic_factory: TopicFactory, tmp_path: Path,
-        request: pytest.FixtureRequest, store: str) -> None:
+        request: pytest.FixtureRequest, store: str, label_partitions: int) -> None:
     """``lost``: the labels store is deleted with the process (a new volume): the restart
-    rebuilds it from the labels topic's beginning, and publishes the same."""
+    rebuilds it from the labels topic's beginning, and publishes the same. Three labels
+    partitions keyed by event id: the labels' watermark is the least of three, and the
+    partitions interleave in whatever order the consumer reads them."""
     config = tmp_path / "labels-topic.yaml"
     config.write_text(yaml.safe_dump({
         "labels": {"ttl": "2m"}, "window": {"size": "1m"},
@@ -80,14 +84,18 @@ def test_a_labels_topic_through_kill_9_equals_a_replay(
             "transaction.timeout.ms": 30000, "group.instance.id": "labels-topic"}}}))
     r = Runs(kafka_bootstrap, config, kafka_topic_factory(partitions=1, prefix="lt"), tmp_path)
     request.addfinalizer(r.cleanup)
-    labels_topic = kafka_topic_factory(partitions=1, prefix="lt-labels")
+    labels_topic = kafka_topic_factory(partitions=label_partitions, prefix="lt-labels")
     # the south's decisions turn wrong from window 6; labels come ~20 s after (mean)
     stream = classification(14, 1500, seed=5, drift_from=6, delay=20.0)
     arrival = sorted(stream.labels, key=lambda line: orjson.loads(line)["timestamp"])
     events = Background(lambda: produce(r.bootstrap, r.topic,
                                         [(0, b"m", v) for v in stream.events], rate=2000))
+    def keyed(line: bytes) -> tuple[int, bytes, bytes]:
+        eid = orjson.loads(line)["event_id"].encode()
+        return zlib.crc32(eid) % label_partitions, eid, line
+
     labels = Background(lambda: produce(r.bootstrap, labels_topic,
-                                        [(0, b"l", v) for v in arrival], rate=2000))
+                                        [keyed(v) for v in arrival], rate=2000))
     events.start()
     labels.start()
     extra = ("--labels-topic", labels_topic, "--labels-store", str(tmp_path / "labels.sqlite"))
