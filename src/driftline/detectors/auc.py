@@ -53,7 +53,7 @@ from scipy import special
 
 from driftline.detectors.base import EvalContext, Evaluation, Memory, ScoreDetector
 from driftline.detectors.sketches import FloatArray, IntArray, ScoreHistogram, Sketch
-from driftline.detectors.table import SegmentTable, segment_codes
+from driftline.detectors.table import SegmentTable, finite_or_none, segment_codes
 
 
 @dataclass(frozen=True)
@@ -129,11 +129,12 @@ class AUC(ScoreDetector):
                 detector=self.name, statistic=self.statistic, value=float(diff[i]),
                 p_value=float(p[i]), n_reference=int(n_ref[i]), n_current=int(n_cur[i]),
                 segment=names[i],
-                details={"reference_auc": _num(ref.auc[i]), "current_auc": _num(cur.auc[i]),
+                details={"reference_auc": finite_or_none(ref.auc[i]),
+                         "current_auc": finite_or_none(cur.auc[i]),
                          "z": float(z[i]), "test": "delong",
-                         "se": _num(np.sqrt(cur.var[i] + ref.var[i])),
-                         "tie_bound": _num(cur.tie_bound[i]),
-                         "reference_tie_bound": _num(ref.tie_bound[i]),
+                         "se": finite_or_none(np.sqrt(cur.var[i] + ref.var[i])),
+                         "tie_bound": finite_or_none(cur.tie_bound[i]),
+                         "reference_tie_bound": finite_or_none(ref.tie_bound[i]),
                          "positives": int(cur.positives[i]), "negatives": int(cur.negatives[i]),
                          "score_of": "other" if flip else "positive", "bins": current.bins})
 
@@ -162,7 +163,3 @@ def labelled(sketch: ScoreHistogram, codes: IntArray | None, flip: bool,
     """(negatives, positives) per row and bin, the classes swapped when ``flip``."""
     neg, pos, _ = sketch.rows(codes)
     return (pos, neg) if flip else (neg, pos)
-
-
-def _num(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None

@@ -46,7 +46,7 @@ from scipy import special
 from driftline.detectors.auc import labelled, oriented, rows_to_evaluate
 from driftline.detectors.base import EvalContext, Evaluation, Memory, ScoreDetector
 from driftline.detectors.sketches import FloatArray, IntArray, ScoreHistogram, Sketch
-from driftline.detectors.table import SegmentTable, ratio_or
+from driftline.detectors.table import SegmentTable, edge, finite_or_none, ratio_or
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,8 @@ class Calibration(ScoreDetector):
                 detector=self.name, statistic=self.statistic, value=float(diff[i]),
                 p_value=float(p[i]), n_reference=int(n_ref[i]), n_current=int(n_cur[i]),
                 segment=names[i], top_contributors=_worst_bins(ref, cur, i, edges),
-                details={"reference_ece": _num(ece_ref[i]), "current_ece": _num(ece_cur[i]),
+                details={"reference_ece": finite_or_none(ece_ref[i]),
+                         "current_ece": finite_or_none(ece_cur[i]),
                          "chi2": float(stat[i]), "df": int(df[i]), "bins": self.bins,
                          "positives": int(pos_cur[i]),
                          "negatives": int(n_cur[i] - pos_cur[i]),
@@ -163,17 +164,9 @@ def _worst_bins(ref: CalibrationBins, cur: CalibrationBins, i: int, edges: Float
     lows, highs = np.concatenate([[-np.inf], edges]), np.concatenate([edges, [np.inf]])
     share = np.where(n > 0, n * np.abs(cur.mean_score[i] - cur.rate[i]) / total, 0.0)
     return tuple(
-        {"bin": [_edge(lows[b]), _edge(highs[b])], "events": int(n[b]),
+        {"bin": [edge(lows[b]), edge(highs[b])], "events": int(n[b]),
          "mean_score": round(float(cur.mean_score[i, b]), 6),
          "positive_rate": round(float(cur.rate[i, b]), 6),
-         "reference_positive_rate": _num(ref.rate[i, b]),
+         "reference_positive_rate": finite_or_none(ref.rate[i, b]),
          "contribution": round(float(share[b]), 6)}
         for b in np.argsort(-share)[:k] if share[b] > 0)
-
-
-def _num(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
-
-
-def _edge(x: float) -> float | str:
-    return float(x) if np.isfinite(x) else ("-inf" if x < 0 else "inf")

@@ -61,7 +61,7 @@ from scipy import special
 from driftline.detectors.auc import rows_to_evaluate
 from driftline.detectors.base import ColumnarDetector, EvalContext, Evaluation, Memory
 from driftline.detectors.sketches import DecisionHistogram, FloatArray, IntArray, Sketch
-from driftline.detectors.table import SegmentTable, ratio_or
+from driftline.detectors.table import SegmentTable, edge, finite_or_none, ratio_or
 
 
 def cell_rates(cells: IntArray, min_cell: int, fallback: FloatArray | None = None,
@@ -164,12 +164,12 @@ class CBPE(ColumnarDetector):
                 segment=names[i],
                 top_contributors=_moved_cells(ref_cells[i, 0], cur_cells[i, 0], rate[i],
                                               edges, ctx.categories),
-                details={"estimated": True, "estimated_error_rate": _num(est_cur[i]),
-                         "reference_estimated_error_rate": _num(est_ref[i]),
-                         "reference_error_rate": _num(realised_ref[i]),
+                details={"estimated": True, "estimated_error_rate": finite_or_none(est_cur[i]),
+                         "reference_estimated_error_rate": finite_or_none(est_ref[i]),
+                         "reference_error_rate": finite_or_none(realised_ref[i]),
                          "labelled": int(lab_cur[i]),
-                         "realised_error_rate": _num(realised_cur[i]),
-                         "z": float(z[i]), "se": _num(se[i]), "bins": self.grid})
+                         "realised_error_rate": finite_or_none(realised_cur[i]),
+                         "z": float(z[i]), "se": finite_or_none(se[i]), "bins": self.grid})
 
         return SegmentTable(self.name, self.statistic, names, diff, p,
                             n_ref.astype(np.int64), n_cur.astype(np.int64), keep, build,
@@ -193,17 +193,9 @@ def _moved_cells(ref: IntArray, cur: IntArray, rate: FloatArray, edges: FloatArr
             break
         out.append({"decision": decisions[dec] if dec < len(decisions) else int(dec),
                     "score": "missing" if b == push.shape[1] - 1 else
-                    [_edge(float(lows[b])), _edge(float(highs[b]))],
+                    [edge(float(lows[b])), edge(float(highs[b]))],
                     "share": round(float(cur[dec, b] / n), 6),
                     "reference_share": round(float(ref[dec, b] / m), 6),
                     "error_chance": round(float(r[dec, b]), 6),
                     "contribution": round(float(push[dec, b]), 6)})
     return tuple(out)
-
-
-def _num(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
-
-
-def _edge(x: float) -> float | str:
-    return float(x) if np.isfinite(x) else ("-inf" if x < 0 else "inf")

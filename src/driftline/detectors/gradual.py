@@ -42,6 +42,7 @@ from river import drift
 
 from driftline.detectors.base import EvalContext, Evaluation, Memory, MomentsDetector, segment_rows
 from driftline.detectors.sketches import Moments, Sketch
+from driftline.detectors.table import finite_or_none
 from driftline.errors import StateError
 from driftline.state import State, validated
 
@@ -78,17 +79,13 @@ def _check_layout(det: drift.PageHinkley) -> None:
                          f"({sorted(vars(det))}); driftline cannot checkpoint it faithfully")
 
 
-def _finite_or_none(x: float) -> float | None:
-    return float(x) if math.isfinite(x) else None
-
-
 def ph_state(det: drift.PageHinkley) -> PageHinkleyState:
     _check_layout(det)
     return PageHinkleyState(
         n=float(det._x_mean.n), mean=float(det._x_mean._mean),
         sum_increase=float(det._sum_increase), sum_decrease=float(det._sum_decrease),
-        min_increase=_finite_or_none(det._min_increase),
-        max_decrease=_finite_or_none(det._max_decrease),
+        min_increase=finite_or_none(det._min_increase),
+        max_decrease=finite_or_none(det._max_decrease),
         drift_detected=bool(det._drift_detected))
 
 

@@ -44,6 +44,7 @@ from driftline.detectors.base import (
 )
 from driftline.detectors.sketches import FloatArray, IntArray, QuantileHistogram, Sketch
 from driftline.detectors.stats import chi2_homogeneity
+from driftline.detectors.table import edge
 
 
 def psi_value(ref_counts: FloatArray | IntArray, cur_counts: FloatArray | IntArray,
@@ -113,11 +114,7 @@ def _top_bins(contrib: FloatArray, ref: IntArray, cur: IntArray, edges: FloatArr
     rs, cs = ref / max(ref.sum(), 1), cur / max(cur.sum(), 1)
     order = np.argsort(-contrib)[:k]
     return tuple(
-        {"bin": [_finite(lows[i]), _finite(highs[i])], "reference_share": round(float(rs[i]), 6),
+        {"bin": [edge(lows[i]), edge(highs[i])], "reference_share": round(float(rs[i]), 6),
          "current_share": round(float(cs[i]), 6), "contribution": round(float(contrib[i]), 6)}
         for i in order if contrib[i] > 0
     )
-
-
-def _finite(x: float) -> float | str:
-    return float(x) if np.isfinite(x) else ("-inf" if x < 0 else "inf")

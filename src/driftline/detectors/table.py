@@ -105,6 +105,16 @@ def ratio_or(num: IntArray | FloatArray, den: IntArray | FloatArray, default: fl
     return out
 
 
+def finite_or_none(x: float) -> float | None:
+    """A statistic for JSON: the float, or None where it is not finite (NaN, ±inf)."""
+    return float(x) if np.isfinite(x) else None
+
+
+def edge(x: float) -> float | str:
+    """A bin edge for JSON: the float, or "-inf" / "inf" (JSON has no infinities)."""
+    return float(x) if np.isfinite(x) else ("-inf" if x < 0 else "inf")
+
+
 @dataclass(frozen=True)
 class SegmentTable:
     """A detector's evaluations of one window, as columns; row i is segment ``names[i]``.
