@@ -32,7 +32,8 @@ class Detection:
     """The engine's evaluate stage: memory, incident lifecycle and what it shows."""
 
     def __init__(self, config: Config, metrics: Metrics, origin: Mapping[str, Any],
-                 config_hash: str, clock: Callable[[], float], layer: str | None = None) -> None:
+                 config_hash: str, clock: Callable[[], float], layer: str | None = None,
+                 label_origin: Mapping[str, Any] | None = None) -> None:
         d = config.detection
         self.alpha = d.fdr_alpha
         self.show_every = config.limits.metric_segment_cardinality
@@ -40,6 +41,8 @@ class Detection:
         #: whoever compares with a per-segment view: tests, a recorded investigation)
         self.every_finding = False
         self.metrics, self.origin, self.config_hash, self.clock = metrics, origin, config_hash, clock
+        #: where the joined labels come from (what performance findings cite): None, no labels
+        self.label_origin = label_origin
         self.evaluator = Evaluator(d.min_reference)
         self.incidents = IncidentManager(
             source=f"driftline/{config.instance}", open_after=d.open_after,
@@ -84,7 +87,7 @@ class Detection:
             self.metrics.windows_closed.labels(name).inc()
         facts = WindowFacts.of(win, group.spec.kind,
                                [decoder.versions.names[v] for v in win.content.versions],
-                               self.origin, reference.id, self.config_hash)
+                               self.origin, reference.id, self.config_hash, self.label_origin)
         verdicts = judge(pending, facts, self.alpha, self.incidents.followed(),
                          self.show_every, self.every_finding)
         self.gauges = self.gauges.shown(verdicts, [(p.monitor.name, p.model) for p in pending],

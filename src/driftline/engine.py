@@ -108,11 +108,11 @@ class Engine:
         self._window_arg = window if window is not None else config.window.size
         self._schema = schema
         self.decoder: Decoder | None = None
-        self.reference = reference
-        self._reference_events = reference_events
+        self.reference, self._reference_events = reference, reference_events
         self.monitors: list[Monitor] = []
         self.windowing: WindowGroups[Monitor] = WindowGroups()
-        self.detection = Detection(config, self.metrics, self.origin, self.config_hash, clock, layer)
+        self.detection = Detection(config, self.metrics, self.origin, self.config_hash, clock, layer,
+                                   None if self.labels is None else self.labels.origin)
         self.warmup = WarmUp(config.reference.warmup_windows)
         self.totals = Totals()
         self.time = EventTime(config.window, self._window_arg)  # the window and its clock

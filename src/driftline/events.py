@@ -142,6 +142,10 @@ class IncidentData(BaseModel):
     counts: dict[str, int]
     evidence: Evidence
     source_positions: list[SourcePosition]
+    label_positions: list[SourcePosition] = Field(
+        default_factory=list, description="A performance monitor's: where the labels its "
+        "window's predictions joined were read (a labels topic's offsets per partition, or "
+        "a labels file's lines); empty for every other monitor.")
     remediation: Remediation
 
 

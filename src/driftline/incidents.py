@@ -78,6 +78,8 @@ class Finding:
     positions: list[dict[str, Any]]
     reference_id: str
     config_hash: str
+    #: a performance finding's: where the labels its window's predictions joined were read
+    label_positions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -188,6 +190,7 @@ class IncidentManager:
                          "details": _plain(dict(ev.details)),
                          "breaching_windows": t.breaching_windows},
             "source_positions": f.positions,
+            "label_positions": f.label_positions,
             "remediation": f.monitor.remediation.model_dump(),
         }
         event = IncidentEvent(

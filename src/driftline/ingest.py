@@ -31,6 +31,8 @@ def ingest(windows: Windows, monitors: Sequence[Monitor], batch: Batch, keys: np
         pane.note_last(keys if mask is None else keys[mask], rows.timestamp)
         pane.count += len(rows)
         pane.note_positions(rows.partitions, rows.positions)
+        if rows.label_partition is not None and rows.label_position is not None:
+            pane.note_labels(rows.label_partition, rows.label_position)
         pane.versions.update(int(v) for v in np.unique(rows.version) if v >= 0)
         models = np.unique(rows.model)
         for code in models:

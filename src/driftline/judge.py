@@ -13,7 +13,7 @@ which has no p-value, gives its own verdict and the thresholds grade it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -95,17 +95,26 @@ class WindowFacts:
     positions: list[dict[str, Any]]
     reference_id: str
     config_hash: str
+    #: where the labels its predictions joined were read: what a performance finding cites
+    label_positions: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, win: ClosedWindow, kind: str, versions: list[str], origin: Mapping[str, Any],
-           reference_id: str, config_hash: str) -> WindowFacts:
+           reference_id: str, config_hash: str,
+           label_origin: Mapping[str, Any] | None = None) -> WindowFacts:
         """The facts of ``win``, its positions labelled with the source they came from."""
         last_time = win.content.last[1] if win.content.last is not None else None
-        positions = [{**origin, **({"partition": p} if p >= 0 else {}),
-                      "first_offset": lo, "last_offset": hi}
-                     for p, (lo, hi) in sorted(win.content.positions.items())]
+        labels = [] if label_origin is None else cited(win.content.label_positions, label_origin)
         return cls(WindowRef(win.index, win.start, win.end, kind, last_time), sorted(versions),
-                   positions, reference_id, config_hash)
+                   cited(win.content.positions, origin), reference_id, config_hash, labels)
+
+
+def cited(ranges: Mapping[int, tuple[int, int]], origin: Mapping[str, Any],
+          ) -> list[dict[str, Any]]:
+    """Position ranges as an incident cites them: the source, then per partition (none for
+    a file: its lines) the first and last offset."""
+    return [{**origin, **({"partition": p} if p >= 0 else {}), "first_offset": lo,
+             "last_offset": hi} for p, (lo, hi) in sorted(ranges.items())]
 
 
 def levels(p: Pending, sufficient: BoolArray, q: FloatArray, alpha: float) -> IntArray:
@@ -208,4 +217,5 @@ def _finding(p: Pending, i: int, level: int, q: float, facts: WindowFacts) -> Fi
         threshold=m.critical if lv == 2 else m.warning, critical=m.critical,
         direction=m.direction, q_value=None if np.isnan(q) else float(q), window=facts.window,
         versions=facts.versions, positions=facts.positions,
-        reference_id=facts.reference_id, config_hash=facts.config_hash)
+        reference_id=facts.reference_id, config_hash=facts.config_hash,
+        label_positions=facts.label_positions if m.layer == "performance" else [])

@@ -196,10 +196,12 @@ class PaneState(State):
     count: Count
     versions: list[Count]
     positions: dict[str, Range]
+    #: the same for the labels the pane's predictions joined (a labels topic's partitions)
+    label_positions: dict[str, Range] = Field(default_factory=dict)
     last: FinitePair | None = None
     sketches: dict[str, SketchState]
 
-    @field_validator("positions")
+    @field_validator("positions", "label_positions")
     @classmethod
     def _partitions(cls, v: dict[str, list[int]]) -> dict[str, list[int]]:
         for p, (lo, hi) in v.items():
@@ -332,6 +334,9 @@ class BatchState(State):
     event_key: ArrayState | None = None
     label: ArrayState | None = None
     label_value: ArrayState | None = None
+    # where the joined labels were read: both or none
+    label_partition: ArrayState | None = None
+    label_position: ArrayState | None = None
 
     @model_validator(mode="after")
     def _same_length(self) -> BatchState:
@@ -339,6 +344,10 @@ class BatchState(State):
         present = [a for a in labels if a is not None]
         if len(present) not in (0, 3):
             raise ValueError("the label columns come together: event_key, label, label_value")
+        joined = [a for a in (self.label_partition, self.label_position) if a is not None]
+        if len(joined) == 1 or (joined and not present):
+            raise ValueError("label_partition and label_position come together, with labels")
+        present += joined
         arrays = [self.rows, self.positions, self.partitions, self.timestamp, self.model,
                   self.version, self.prediction, self.decision, self.latency,
                   *self.numeric.values(), *self.categorical.values(), *self.segments.values(),

@@ -40,20 +40,22 @@ from labelled import classification
 pytestmark = pytest.mark.integration
 
 
-def two_layer_replay(config: Path, inputs: list[Msg], labels: list[bytes], topic: str,
-                     workdir: Path) -> list[dict[str, Any]]:
+def two_layer_replay(config: Path, inputs: list[Msg], labels: list[Msg], topic: str,
+                     labels_topic: str, workdir: Path) -> list[dict[str, Any]]:
     """What the run must publish: the behaviour engine over the input, and the performance
-    engine over it with every label of the labels topic (a replay knows them all)."""
+    engine over it with every label of the labels topic (a replay knows them all), each
+    where it was read — so the incidents' label positions are compared too."""
     cfg = load_config(config)
     cfg = cfg.model_copy(update={"labels": cfg.labels.model_copy(update={"enabled": True})})
-    (workdir / "replay-labels.jsonl").write_bytes(b"\n".join(labels) + b"\n")
     out: list[dict[str, Any]] = []
     for layer in ("behaviour", "performance"):
         join = None
         if layer == "performance":
-            join = LabelJoin(LabelStore(workdir / "replay.sqlite"), cfg.labels.ttl_seconds)
-            join.load(workdir / "replay-labels.jsonl",
-                      LabelReader(cfg.labels.fields, cfg.input.floor, 65536))
+            join = LabelJoin(LabelStore(workdir / "replay.sqlite"), cfg.labels.ttl_seconds,
+                             {"source": "kafka", "topic": labels_topic})
+            reader = LabelReader(cfg.labels.fields, cfg.input.floor, 65536)
+            for m in labels:
+                join.add(reader.rows([m.value or b""], [m.offset], m.partition))
         engine = Engine(cfg, origin={"source": "kafka", "topic": topic}, labels=join,
                         layer=layer)
         mine = sorted(inputs, key=lambda m: m.offset)
@@ -115,9 +117,12 @@ def test_a_labels_topic_through_kill_9_equals_a_replay(
 
     inputs = read_all(r.bootstrap, r.topic)
     assert len(inputs) == len(stream.events)
-    expected = two_layer_replay(config, inputs, arrival, r.topic, tmp_path)
+    label_msgs = read_all(r.bootstrap, labels_topic)
+    assert len(label_msgs) == len(arrival)
+    expected = two_layer_replay(config, inputs, label_msgs, r.topic, labels_topic, tmp_path)
     published = incidents_of(read_all(r.bootstrap, r.topics["incidents"]))
     assert_same_incidents(published, expected)
+    assert any(e["data"]["label_positions"] for e in published)
     opened = {(e["data"]["monitor"], e["data"]["segment"].get("region"))
               for e in published if e["type"].endswith(".opened")}
     assert ("error-rate-by-region", "south") in opened, opened

@@ -82,7 +82,8 @@ def test_the_feed_stores_what_replay_would_read_from_its_lines(tmp_path: Path) -
     _, _, labels = next(demo.labelled_stream(7, SHORT))
     feed.add(labels)
     direct = feed.join.store.lookup(np.array(sorted(
-        k for k, *_ in LabelReader(LabelFieldNames(), 0.0, 1 << 20).rows(labels.lines())),
+        k for k, *_ in LabelReader(LabelFieldNames(), 0.0, 1 << 20).rows(
+            labels.lines(), range(len(labels.lines())))),
         np.int64))
     feed.close()
     reader = LabelReader(config.labels.fields, config.input.floor, config.input.max_message_bytes)
@@ -93,6 +94,9 @@ def test_the_feed_stores_what_replay_would_read_from_its_lines(tmp_path: Path) -
     assert len(direct.keys) == len(labels.event_ids) and reader.invalid == {}
     assert (again.keys == direct.keys).all() and again.labels == direct.labels
     assert (again.times == direct.times).all()
+    # and each label cites the line it has in the file
+    assert (again.partitions == direct.partitions).all() and (direct.partitions == -1).all()
+    assert (again.positions == direct.positions).all()
 
 
 def test_the_label_only_failure_is_listed_only_with_labels() -> None:

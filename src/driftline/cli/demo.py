@@ -121,8 +121,13 @@ class LabelFeed:
     of a line: parsing 270,000 lines the demo has just encoded would only cost time."""
 
     def __init__(self, join: LabelJoin, path: str | None) -> None:
+        from driftline.io.files import file_origin
+
         self.join = join
         self.file = open(path, "wb") if path else None  # noqa: SIM115 - closed by close()
+        # incidents cite the labels as the events: a file's lines, or the generator's offsets
+        join.origin = file_origin(path) if path else {"source": "generator"}
+        self.offset = 1 if path else 0
 
     @classmethod
     def of(cls, config: Config, path: str | None) -> LabelFeed | None:
@@ -138,8 +143,10 @@ class LabelFeed:
     def add(self, labels: Labels) -> None:
         from driftline.decode.keys import id_key
 
-        self.join.add([(id_key(e), lab, None, t) for e, lab, t in zip(
-            labels.event_ids, labels.labels, labels.timestamps.tolist(), strict=True)])
+        self.join.add([(id_key(e), lab, None, t, -1, self.offset + i) for i, (e, lab, t) in
+                       enumerate(zip(labels.event_ids, labels.labels,
+                                     labels.timestamps.tolist(), strict=True))])
+        self.offset += len(labels.event_ids)
         if self.file is not None:
             self.file.writelines(line + b"\n" for line in labels.lines())
 

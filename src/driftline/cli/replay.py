@@ -78,6 +78,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def load_labels(config: Config, path: str, store: str | None) -> tuple[Config, LabelJoin]:
     """``--labels``: the labels layer on, and the file's labels in a disk-backed store."""
     from driftline.config import parse_duration
+    from driftline.io.files import file_origin
     from driftline.labels.join import LabelJoin
     from driftline.labels.lines import LabelReader
     from driftline.labels.store import LabelStore
@@ -85,7 +86,7 @@ def load_labels(config: Config, path: str, store: str | None) -> tuple[Config, L
     config = config.model_copy(update={"labels": config.labels.model_copy(
         update={"enabled": True})})
     lab = config.labels
-    join = LabelJoin(LabelStore(store), parse_duration(lab.ttl))
+    join = LabelJoin(LabelStore(store), parse_duration(lab.ttl), file_origin(path))
     try:
         join.load(path, LabelReader(lab.fields, config.input.floor,
                                     config.input.max_message_bytes))

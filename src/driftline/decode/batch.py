@@ -67,10 +67,14 @@ class Batch:
     event_key: IntArray | None = None  # 64-bit hash of event_id (``keys.py``), 0: none
     label: IntArray | None = None  # code in the decoder's label vocabulary, -1: none
     label_value: FloatArray | None = None  # a numeric label, NaN: none or not a number
+    # where each joined label was read (-1: none joined, or inline); set by the join:
+    label_partition: IntArray | None = None  # a labels topic's partition, -1: a file
+    label_position: IntArray | None = None  # its offset, or the file's 1-based line
 
     ARRAYS = ("rows", "positions", "partitions", "timestamp", "model", "version", "prediction",
               "decision", "latency")
     LABELS = ("event_key", "label", "label_value")
+    JOINED = ("label_partition", "label_position")
 
     def __len__(self) -> int:
         return int(self.timestamp.size)
@@ -80,12 +84,23 @@ class Batch:
         """Whether the batch carries the labels layer's columns."""
         return self.event_key is not None
 
+    @property
+    def joined(self) -> bool:
+        """Whether the join has set where each label was read."""
+        return self.label_position is not None
+
+    def _joined(self, name: str) -> IntArray:
+        """A ``JOINED`` column; -1 (no label read) in a batch the join has not seen."""
+        got: IntArray | None = getattr(self, name)
+        return got if got is not None else np.full(len(self), -1, np.int64)
+
     def _map(self, fn: Callable[[np.ndarray], np.ndarray]) -> Batch:
         return Batch(**{k: fn(getattr(self, k)) for k in self.ARRAYS},
                      numeric={k: fn(v) for k, v in self.numeric.items()},
                      categorical={k: fn(v) for k, v in self.categorical.items()},
                      segments={k: fn(v) for k, v in self.segments.items()},
-                     **{k: fn(getattr(self, k)) for k in self.LABELS if self.labelled})
+                     **{k: fn(getattr(self, k)) for k in self.LABELS if self.labelled},
+                     **{k: fn(getattr(self, k)) for k in self.JOINED if self.joined})
 
     def take(self, idx: IntArray | np.ndarray | slice) -> Batch:
         """Rows ``idx`` (indices, a boolean mask or a slice) as a new batch."""
@@ -108,7 +123,9 @@ class Batch:
                      segments={k: np.concatenate([b.segments[k] for b in batches])
                                for k in first.segments},
                      **{k: np.concatenate([getattr(b, k) for b in batches])
-                        for k in cls.LABELS if first.labelled})
+                        for k in cls.LABELS if first.labelled},
+                     **{k: np.concatenate([b._joined(k) for b in batches])
+                        for k in cls.JOINED if any(b.joined for b in batches)})
 
     @classmethod
     def empty(cls, numeric: tuple[str, ...], categorical: tuple[str, ...],
@@ -126,7 +143,8 @@ class Batch:
                 "numeric": {k: enc(v) for k, v in self.numeric.items()},
                 "categorical": {k: enc(v) for k, v in self.categorical.items()},
                 "segments": {k: enc(v) for k, v in self.segments.items()},
-                **{k: enc(getattr(self, k)) for k in self.LABELS if self.labelled}}
+                **{k: enc(getattr(self, k)) for k in self.LABELS if self.labelled},
+                **{k: enc(getattr(self, k)) for k in self.JOINED if self.joined}}
 
     @classmethod
     def from_state(cls, s: BatchState) -> Batch:
@@ -134,7 +152,8 @@ class Batch:
         def dec(a: ArrayState) -> np.ndarray:
             return np.frombuffer(base64.b64decode(a.b64), dtype=np.dtype(a.dtype)).copy()
         cols: dict[str, Any] = {k: dec(getattr(s, k)) for k in cls.ARRAYS}
-        labels = {k: dec(getattr(s, k)) for k in cls.LABELS if getattr(s, k) is not None}
+        labels = {k: dec(getattr(s, k)) for k in (*cls.LABELS, *cls.JOINED)
+                  if getattr(s, k) is not None}
         return cls(**cols, numeric={k: dec(v) for k, v in s.numeric.items()},
                    categorical={k: dec(v) for k, v in s.categorical.items()},
                    segments={k: dec(v) for k, v in s.segments.items()}, **labels)

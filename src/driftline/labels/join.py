@@ -46,8 +46,12 @@ DELAY_EDGES = np.concatenate([[0.0], np.logspace(0, 7.5, 31)])
 class LabelJoin:
     """The labels store and the join's counts."""
 
-    def __init__(self, store: LabelStore, ttl: float) -> None:
+    def __init__(self, store: LabelStore, ttl: float,
+                 origin: dict[str, Any] | None = None) -> None:
         self.store, self.ttl = store, ttl
+        #: where the labels come from, as an incident's ``label_positions`` name it (the
+        #: positions follow: a partition's offsets, or a file's lines): the caller's to say
+        self.origin: dict[str, Any] = origin or {"source": "memory"}
         self.counts: Counter[str] = Counter()
         self.invalid: Counter[str] = Counter()
         self.delays = np.zeros(DELAY_EDGES.size, np.int64)  # last bin: beyond the last edge
@@ -58,8 +62,8 @@ class LabelJoin:
 
     def load(self, path: str | Path, reader: LabelReader, batch_size: int = 10_000) -> None:
         """Every label of a labels file into the store (bounded memory: a batch at a time)."""
-        for lines, _ in read_batches(path, batch_size, max_bytes=reader.max_bytes):
-            self.add(reader.rows(lines))
+        for lines, numbers in read_batches(path, batch_size, max_bytes=reader.max_bytes):
+            self.add(reader.rows(lines, numbers.tolist()))
         self.invalid += reader.invalid
         self.counts["invalid"] = sum(self.invalid.values())
         self.files += 1
@@ -85,10 +89,12 @@ class LabelJoin:
             on_time = hit & ~inline & (np.abs(delay) <= self.ttl)
             late = hit & ~inline & (np.abs(delay) > self.ttl)
         label, value = batch.label.copy(), batch.label_value.copy()
+        part, pos = np.full(len(batch), -1, np.int64), np.full(len(batch), -1, np.int64)
         if on_time.any():
             texts = pa.array([found.labels[i] for i in at[on_time]], pa.string())
             label[on_time] = decoder.labels.encode(texts)[0]
             value[on_time] = found.values[at[on_time]]
+            part[on_time], pos[on_time] = found.partitions[at[on_time]], found.positions[at[on_time]]
             if tally:
                 self.delays += np.bincount(np.searchsorted(DELAY_EDGES, np.maximum(
                     delay[on_time], 0.0), side="right") - 1, minlength=DELAY_EDGES.size)
@@ -99,7 +105,8 @@ class LabelJoin:
             self.counts += counts
             if self.window_size is not None:
                 self._per_window(batch.timestamp, inline | on_time)
-        return dataclasses.replace(batch, label=label, label_value=value), counts
+        return dataclasses.replace(batch, label=label, label_value=value, label_partition=part,
+                                   label_position=pos), counts
 
     @classmethod
     def inline(cls, cfg: LabelsConfig) -> LabelJoin | None:

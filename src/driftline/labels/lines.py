@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -22,8 +23,9 @@ from driftline.decode.contract import MISSING, is_number, is_scalar, lookup
 from driftline.decode.keys import id_key
 from driftline.timestamps import parse_timestamp
 
-#: (event-id key, label's canonical text, its value if a number, label timestamp)
-Row = tuple[int, str, float | None, float]
+#: (event-id key, label's canonical text, its value if a number, label timestamp, and where it
+#: was read: partition (-1: a file) and offset or 1-based line — what an incident cites)
+Row = tuple[int, str, float | None, float, int, int]
 
 
 class LabelReader:
@@ -34,20 +36,22 @@ class LabelReader:
         self.floor, self.max_bytes = floor, max_bytes
         self.invalid: Counter[str] = Counter()
 
-    def rows(self, lines: list[bytes]) -> list[Row]:
-        """The valid lines' rows (blank lines are skipped, not counted)."""
+    def rows(self, lines: list[bytes], positions: Sequence[int], partition: int = -1,
+             ) -> list[Row]:
+        """The valid lines' rows, each with its position (an offset of ``partition``, or a
+        file's line number); blank lines are skipped, not counted."""
         out = []
-        for raw in lines:
+        for raw, at in zip(lines, positions, strict=True):
             if not raw.strip():
                 continue
             row = self._row(raw)
             if isinstance(row, str):
                 self.invalid[row] += 1
             else:
-                out.append(row)
+                out.append((*row, partition, int(at)))
         return out
 
-    def _row(self, raw: bytes) -> Row | str:
+    def _row(self, raw: bytes) -> tuple[int, str, float | None, float] | str:
         if len(raw) > self.max_bytes:
             return "oversize"
         try:

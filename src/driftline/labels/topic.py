@@ -55,7 +55,7 @@ class LabelTopic:
             return
         _, latest = self.positions.get(partition, (0, None))
         rows, late = [], 0
-        for row in self.reader.rows(lines):
+        for row in self.reader.rows(lines, offsets, partition):
             ts = row[3]
             if ts < self.floor or (latest is not None and ts < latest - self.lateness):
                 late += 1

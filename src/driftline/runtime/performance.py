@@ -96,7 +96,8 @@ class PerformanceRuntime(Runtime):
     def __init__(self, config: Config, *, labels_topic: str, store: str | Path,
                  metrics: Metrics, **kwargs: Any) -> None:
         labels = config.labels
-        join = LabelJoin(LabelStore(store, durable=True), labels.ttl_seconds)
+        join = LabelJoin(LabelStore(store, durable=True), labels.ttl_seconds,
+                         {"source": "kafka", "topic": labels_topic})
         hidden = Metrics(segment_cardinality=config.limits.metric_segment_cardinality)
         view = cast(Metrics, LayerMetrics(metrics, hidden))
         super().__init__(performance_config(config), metrics=view, layer="performance",
@@ -106,6 +107,9 @@ class PerformanceRuntime(Runtime):
                                                    config.input.max_message_bytes),
                                  labels_topic, labels.lateness_seconds)
         self.reader = LabelsReader(self, self.labels, metrics)
+        if join.store.rebuilt:
+            self.log.warning("labels store of an older layout emptied: read again from the "
+                             "labels topic's beginning", store=str(store))
         self.held: dict[int, PartitionBatch] = {}
         self.held_times: dict[int, np.ndarray] = {}
         self.paused: set[int] = set()

@@ -27,13 +27,16 @@ from driftline.state import PaneState, WindowsState, validated
 
 @dataclass
 class Pane:
-    """Sketches of one pane (keyed by slot), its event count, versions and source positions."""
+    """Sketches of one pane (keyed by slot), its event count, versions and source positions
+    (of its events, and of the labels they joined)."""
 
     sketches: dict[tuple[str, str], Sketch] = field(default_factory=dict)  # (model, slot)
     count: int = 0
     versions: set[int] = field(default_factory=set)
     #: partition → (first position, last position) of the events in this pane
     positions: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: the same for the labels this pane's events joined (partition -1: a labels file)
+    label_positions: dict[int, tuple[int, int]] = field(default_factory=dict)
     #: (key, event time) of the pane's last event by key: a count window's time
     last: tuple[float, float] | None = None
 
@@ -43,28 +46,29 @@ class Pane:
             self.last = (float(keys[i]), float(times[i]))
 
     def note_positions(self, partitions: IntArray, positions: IntArray) -> None:
-        for part in np.unique(partitions):
-            sel = positions[partitions == part]
-            lo, hi = int(sel.min()), int(sel.max())
-            old = self.positions.get(int(part))
-            self.positions[int(part)] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+        _note(self.positions, partitions, positions)
+
+    def note_labels(self, partitions: IntArray, positions: IntArray) -> None:
+        """Where the labels these events joined were read (position -1: none joined)."""
+        read = positions >= 0
+        if read.any():
+            _note(self.label_positions, partitions[read], positions[read])
 
     def merge(self, other: Pane) -> Pane:
         last = self.last if other.last is None or (
             self.last is not None and self.last[0] >= other.last[0]) else other.last
         out = Pane(dict(self.sketches), self.count + other.count, self.versions | other.versions,
-                   dict(self.positions), last)
+                   _union(self.positions, other.positions),
+                   _union(self.label_positions, other.label_positions), last)
         for key, sk in other.sketches.items():
             mine = out.sketches.get(key)
             out.sketches[key] = sk if mine is None else merge(mine, sk)
-        for part, (lo, hi) in other.positions.items():
-            old = out.positions.get(part)
-            out.positions[part] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
         return out
 
     def snapshot(self) -> dict[str, Any]:
         return {"count": self.count, "versions": sorted(self.versions),
                 "positions": {str(p): list(v) for p, v in self.positions.items()},
+                "label_positions": {str(p): list(v) for p, v in self.label_positions.items()},
                 "last": None if self.last is None else list(self.last),
                 "sketches": {json.dumps(list(k), ensure_ascii=False): s.snapshot()
                              for k, s in self.sketches.items()}}
@@ -73,7 +77,29 @@ class Pane:
     def from_state(cls, s: PaneState) -> Pane:
         return cls({_pair(k): sketch_from_state(sk) for k, sk in s.sketches.items()}, s.count,
                    set(s.versions), {int(p): (lo, hi) for p, (lo, hi) in s.positions.items()},
+                   {int(p): (lo, hi) for p, (lo, hi) in s.label_positions.items()},
                    None if s.last is None else (s.last[0], s.last[1]))
+
+
+Ranges = dict[int, tuple[int, int]]
+
+
+def _note(ranges: Ranges, partitions: IntArray, positions: IntArray) -> None:
+    """Widen each partition's (first, last) range to hold ``positions``."""
+    for part in np.unique(partitions):
+        sel = positions[partitions == part]
+        lo, hi = int(sel.min()), int(sel.max())
+        old = ranges.get(int(part))
+        ranges[int(part)] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+
+
+def _union(a: Ranges, b: Ranges) -> Ranges:
+    """Per partition, the range that holds both."""
+    out = dict(a)
+    for part, (lo, hi) in b.items():
+        old = out.get(part)
+        out[part] = (lo, hi) if old is None else (min(old[0], lo), max(old[1], hi))
+    return out
 
 
 def _pair(key: str) -> tuple[str, str]:

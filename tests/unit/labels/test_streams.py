@@ -372,3 +372,68 @@ def test_one_engine_is_its_two_layers(tmp_path: Path) -> None:
     assert sorted((plain(e) for e in parts), key=lambda e: e["id"]) == sorted(
         (plain(e) for e in whole), key=lambda e: e["id"])
     assert len(whole) > 0
+
+
+def test_a_performance_incident_cites_the_labels_its_window_joined(tmp_path: Path) -> None:
+    """Each performance incident names where its window's labels were read: the least and
+    greatest line of the labels file that joined a prediction of that window, recounted here
+    from the raw lines; every other incident cites no label."""
+    ref = classification(1, 16_000, seed=1, size=3600, prefix="r", start=REF_START)
+    stream = classification(10, 1500, seed=2, drift_from=5)
+    events, _, _ = run(stream, ref, tmp_path)
+    line_of = {json.loads(raw)["event_id"]: n
+               for n, raw in enumerate(ref.labels + stream.labels, start=1)}
+    label_ts = {json.loads(raw)["event_id"]: json.loads(raw)["timestamp"]
+                for raw in ref.labels + stream.labels}
+    times = {json.loads(raw)["event_id"]: t for raw, t in zip(stream.events, stream.times,
+                                                               strict=True)}
+    checked = 0
+    for e in events:
+        d = e["data"]
+        if not is_performance(d["monitor"]) or d["detector"] == "coverage":
+            assert d["label_positions"] == [], d["monitor"]
+            continue
+        lo, hi = (datetime.fromisoformat(d["window"][k]).timestamp() for k in ("start", "end"))
+        lines = [line_of[i] for i, t in times.items() if lo <= t < hi and i in line_of
+                 and abs(label_ts[i] - t) <= 7 * 86_400]
+        cited = [{k: v for k, v in c.items() if v is not None} for c in d["label_positions"]]
+        assert cited == [{"source": "memory", "first_offset": min(lines),
+                          "last_offset": max(lines)}], d["monitor"]
+        checked += 1
+    assert checked >= 3
+
+
+def test_the_cited_label_positions_survive_a_checkpoint(tmp_path: Path) -> None:
+    """A snapshot mid-window (panes that have joined labels), a JSON round trip, the rest:
+    the incidents cite the same label lines as the uninterrupted run's; a range whose first
+    line is after its last is refused on restore."""
+    ref = classification(1, 16_000, seed=1, size=3600, prefix="r", start=REF_START)
+    stream = classification(8, 1500, seed=2, drift_from=4)
+    config = Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
+                                    "detection": {"min_samples": 100}})
+    path = tmp_path / "labels.jsonl"
+    path.write_bytes(b"\n".join(ref.labels + stream.labels) + b"\n")
+
+    def engine(name: str) -> Engine:
+        join = LabelJoin(LabelStore(tmp_path / f"{name}.sqlite"), 7 * 86_400,
+                         {"source": "file", "path": str(path)})
+        join.load(path, LabelReader(LabelFieldNames(), config.input.floor, 65536))
+        return Engine(config, reference_events=ref.events, labels=join)
+
+    n, cut = len(stream.events), 6_700
+    straight = engine("straight")
+    want = straight.process(stream.events, np.arange(n)).incidents + straight.finish().incidents
+    assert any(e["data"]["label_positions"] for e in want)
+    first = engine("first")
+    got = first.process(stream.events[:cut], np.arange(cut)).incidents
+    state = json.loads(json.dumps(first.snapshot(), allow_nan=False))
+    resumed = engine("resumed")
+    resumed.restore(state)
+    got += resumed.process(stream.events[cut:], np.arange(cut, n)).incidents
+    assert got + resumed.finish().incidents == want
+
+    panes = [pane for g in state["windows"]["groups"].values()
+             for pane in g["windows"]["panes"].values() if pane["label_positions"]]
+    panes[0]["label_positions"]["-1"] = [9, 3]
+    with pytest.raises(StateError, match="first <= last"):
+        engine("bad").restore(state)

@@ -39,7 +39,7 @@ def test_the_watermark_is_the_least_partition_and_waits_for_silent_ones(tmp_path
     feed.add(1, [0], [line("c", T0 + 150)])
     assert feed.watermark() == T0 + 150 - 60.0 and feed.silent() == []
     assert feed.join.store.lookup(np.unique(np.array(
-        [r[0] for r in feed.reader.rows([line("a", 0), line("c", 0)])]))).labels == ["yes", "yes"]
+        [r[0] for r in feed.reader.rows([line("a", 0), line("c", 0)], [0, 0])]))).labels == ["yes", "yes"]
 
 
 def test_a_label_below_its_partitions_watermark_is_late_and_not_stored(tmp_path: Path) -> None:
@@ -111,15 +111,15 @@ def test_the_earliest_label_of_an_id_wins_in_any_order(tmp_path: Path) -> None:
         feed = topic(tmp_path / f"{name}.sqlite")
         for p, offs, lines in order:
             feed.add(p, offs, lines)
-        key = feed.reader.rows([line("x", 0)])[0][0]
+        key = feed.reader.rows([line("x", 0)], [0])[0][0]
         kept.append(feed.join.store.lookup(np.array([key])).labels)
         assert feed.join.counts["duplicate"] == 1
     assert kept == [["early"], ["early"]]
     store = LabelStore(tmp_path / "tie.sqlite")
     reader = LabelReader(LabelFieldNames(), 0.0, 65536)
-    store.add(reader.rows([line("y", T0, "b")]))
-    store.add(reader.rows([line("y", T0, "a")]))
-    assert store.lookup(np.array([reader.rows([line("y", 0)])[0][0]])).labels == ["a"]
+    store.add(reader.rows([line("y", T0, "b")], [1]))
+    store.add(reader.rows([line("y", T0, "a")], [2]))
+    assert store.lookup(np.array([reader.rows([line("y", 0)], [0])[0][0]])).labels == ["a"]
 
 
 def test_the_lateness_default_is_the_ttl_at_most_an_hour() -> None:
