@@ -28,12 +28,16 @@ def run_config(args: argparse.Namespace) -> Config:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from driftline.errors import UsageError
     from driftline.logging import get_logger
     from driftline.metrics import Metrics, serve
     from driftline.reference import load_reference
     from driftline.runtime import Runtime
     from driftline.runtime.layers import Layers
 
+    if args.labels_store and not args.labels_topic:  # a store of nothing: never silently
+        raise UsageError("--labels-store is the store of a labels topic: give --labels-topic "
+                         "too (inline labels need no store)")
     config = run_config(args)
     if args.labels_topic:  # the labels layer on, as replay --labels turns it on
         config = config.model_copy(update={"labels": config.labels.model_copy(

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import pytest
 
-from driftline.cli import parser
+from driftline.cli import main, parser
 from driftline.cli.kafka import demo_messages, run_config
 from driftline.decode import DeadLetter
 from driftline.demo import Scenario
@@ -29,6 +30,15 @@ def test_flags_override_the_config_file(tmp_path: Path) -> None:
     assert (k.bootstrap, k.input_topic, k.group_id, k.dead_letter_topic) == \
         ("k:9", "flag-topic", "from-file", "dl")
     assert config.metrics.port == 0 and args.until_idle == 2.5
+
+
+def test_a_labels_store_without_a_labels_topic_is_a_usage_error(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """``--labels-store`` alone would be a store nothing fills: exit 2 before any broker is
+    touched, and no store file is made."""
+    store = tmp_path / "l.sqlite"
+    assert main(["run", "--bootstrap", "127.0.0.1:1", "--labels-store", str(store)]) == 2
+    assert "--labels-topic" in capsys.readouterr().err and not store.exists()
 
 
 def test_zero_config_run_uses_the_preset() -> None:
