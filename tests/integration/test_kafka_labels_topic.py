@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 import pytest
 import yaml
+from confluent_kafka import Consumer, TopicPartition
 from kafka_runs import (
     Background,
     Msg,
@@ -33,6 +34,7 @@ from driftline.engine import Engine
 from driftline.labels.join import LabelJoin
 from driftline.labels.lines import LabelReader
 from driftline.labels.store import LabelStore
+from driftline.runtime.performance import floor_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from labelled import classification
@@ -133,3 +135,19 @@ def test_a_labels_topic_through_kill_9_equals_a_replay(
     # the final run read the labels topic from where the store stood: the end of what the
     # crashed run had read, or (the store lost) from the beginning
     assert (perf["labels"]["read"] == len(arrival)) == (store == "lost"), perf["labels"]
+    # the committed offset tells any instance how old a label its state may still need
+    # (what expiry reads): carried through the transaction by the broker
+    (floor,) = committed_floors(r.bootstrap, f"{r.group}.performance", r.topic)
+    assert floor_of(floor) is not None and floor_of(floor) < max(stream.times), floor
+
+
+def committed_floors(bootstrap: str, group: str, topic: str) -> list[str | None]:
+    """The metadata of ``group``'s committed offsets on every partition of ``topic``."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                         "enable.auto.commit": False})
+    try:
+        n = len(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        got = consumer.committed([TopicPartition(topic, p) for p in range(n)], timeout=10)
+    finally:
+        consumer.close()
+    return [tp.metadata for tp in got]

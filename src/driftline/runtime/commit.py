@@ -112,7 +112,9 @@ def _checkpoints(ctx: Context, todo: list[Part],
         records += [Record(ctx.changelog_topic, key.encode(), value, headers, cl_partition)
                     for key, value, headers in to_records(
                         changelog_key(group, topic, part.partition, part.slot), blob)]
-        offsets.append(TopicPartition(topic, part.partition, offset))
+        said = ctx.offset_metadata(part)
+        offsets.append(TopicPartition(topic, part.partition, offset) if said is None else
+                       TopicPartition(topic, part.partition, offset, said))
     return written, records, offsets
 
 

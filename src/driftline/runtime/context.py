@@ -90,6 +90,12 @@ class Context:
             engine.restore(state)
         return engine
 
+    def offset_metadata(self, part: Part) -> str | None:
+        """What the committed offset of ``part`` carries besides the offset (None: nothing).
+        Any member of the group can read it; the performance layer says there how old a
+        label its committed state may still need."""
+        return None
+
     def forget_unread(self, partition: int) -> None:
         """The partition's position moves back (a rewind, a reset): whatever was read past
         it and not processed yet is read again. Nothing is held here; a runtime that holds

@@ -38,11 +38,25 @@ from driftline.labels.topic import LabelTopic, ready
 from driftline.metrics import Metrics
 from driftline.runtime.labels_reader import LabelsReader
 from driftline.runtime.loop import Runtime
+from driftline.runtime.part import Part
 from driftline.timestamps import parse_timestamp
 
 SUFFIX = ".performance"
 WAIT_LOG_EVERY = 60.0  # seconds between "waiting for labels" lines
 EXPIRE_EVERY = 60.0  # seconds between expiries of the labels store
+OFFSETS_TIMEOUT = 5.0  # seconds to wait for the group's committed offsets
+FLOOR_KEY = "driftline.accepts_from="  # the committed offsets' metadata: the state's floor
+
+
+def floor_of(metadata: str | None) -> float | None:
+    """The floor a committed offset's metadata carries (None: none, or not ours)."""
+    if not metadata or not metadata.startswith(FLOOR_KEY):
+        return None
+    try:
+        value = float(metadata[len(FLOOR_KEY):])
+    except ValueError:
+        return None
+    return value if np.isfinite(value) else None
 
 
 def accepts_from(engine: Engine) -> float | None:
@@ -118,9 +132,6 @@ class PerformanceRuntime(Runtime):
         self._ts_path = config.input.fields.path("timestamp")
         self._floor = config.input.floor
         self._next_wait_log = time.monotonic() + WAIT_LOG_EVERY
-        #: input partition → the earliest time a prediction its committed state may still
-        #: accept (watermark − 2 windows): labels stamped a TTL before them all can go
-        self.committed_floor: dict[int, float] = {}
         self._next_expiry = time.monotonic() + EXPIRE_EVERY
 
     def _input_ended(self) -> bool:
@@ -137,28 +148,40 @@ class PerformanceRuntime(Runtime):
         return True
 
     # -- the loop ----------------------------------------------------------------------------
-    def commit(self, deadline: float | None = None) -> bool:
-        ok = super().commit(deadline)
-        if ok:
-            for p, part in self.parts.items():
-                floor = accepts_from(part.engine)
-                if not part.uncommitted and floor is not None:
-                    self.committed_floor[p] = floor
-        return ok
+    def offset_metadata(self, part: Part) -> str | None:
+        """The earliest time the committed state may still accept, with its offset: what
+        lets any instance of the group know which labels no partition can use any more."""
+        floor = accepts_from(part.engine)
+        return None if floor is None else f"{FLOOR_KEY}{floor!r}"
+
+    def committed_floors(self) -> list[float] | None:
+        """Per input partition, the earliest time its committed state may still accept, as
+        its committed offset says — whoever holds it (None: not known for every partition:
+        one not committed yet, in its warm-up, or committed by an older driftline)."""
+        if not self.input_partitions:
+            return None
+        tps = [TopicPartition(self.topic, p) for p in range(self.input_partitions)]
+        try:
+            got = self.source.c.committed(tps, timeout=OFFSETS_TIMEOUT)
+        except KafkaException as exc:
+            self.log.debug("committed offsets unavailable: no expiry now", error=str(exc))
+            return None
+        floors = [floor_of(tp.metadata) if tp.error is None and tp.offset >= 0 else None
+                  for tp in got]
+        return None if None in floors else [f for f in floors if f is not None]
 
     def _expire(self) -> None:
         """Drop the labels no prediction still to come can use: stamped more than a TTL
-        before the earliest time any committed state of the input may still accept. Only
-        with every input partition held and committed here (a partition elsewhere, or not
-        checkpointed yet, could need older ones)."""
+        before the earliest time any committed state of the input may still accept — every
+        partition's, held here or by another instance (their committed offsets say it)."""
         now = time.monotonic()
         if now < self._next_expiry:
             return
         self._next_expiry = now + EXPIRE_EVERY
-        held = set(self.parts)
-        if not held or len(held) < self.input_partitions or not held <= set(self.committed_floor):
+        floors = self.committed_floors()
+        if not floors:
             return
-        before = min(self.committed_floor[p] for p in held) - self.ttl
+        before = min(floors) - self.ttl
         n = self.join.store.expire(before)
         if n:
             self.join.counts["expired"] += n
@@ -296,7 +319,6 @@ class PerformanceRuntime(Runtime):
         whoever gets the partition reads them again."""
         for p in gone:
             self.forget_unread(p)
-            self.committed_floor.pop(p, None)
 
     def forget_unread(self, partition: int) -> None:
         """A rewind or a reset moves the partition back: what it held is read again."""

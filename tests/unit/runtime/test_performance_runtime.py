@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+from confluent_kafka import KafkaException, TopicPartition
 from kafka_fakes import FakeSink
 
 from driftline.config import Config, KafkaConfig, LabelsConfig
@@ -18,7 +19,7 @@ from driftline.io.kafka_sink import TransactionError
 from driftline.io.kafka_source import PartitionBatch
 from driftline.metrics import Metrics
 from driftline.runtime import Part
-from driftline.runtime.performance import PerformanceRuntime
+from driftline.runtime.performance import FLOOR_KEY, PerformanceRuntime, floor_of
 from driftline.runtime.rewind import rewind
 
 T0 = 1_770_962_400.0
@@ -92,22 +93,52 @@ def test_a_rewind_drops_what_was_held_so_nothing_is_skipped(tmp_path: Path) -> N
 
 
 def test_the_store_expires_only_what_no_prediction_to_come_can_use(tmp_path: Path) -> None:
-    """Labels stamped a TTL (60 s) before the earliest time a committed state still accepts
-    go; none go while a partition of the input is not held and committed here."""
-    rt, _, _ = runtime(tmp_path)
+    """Labels stamped a TTL (60 s) before the earliest time any committed state still
+    accepts go — that time read from the group's committed offsets, so a partition another
+    instance holds counts too; none go while a partition has no such offset (not committed
+    yet, or by an older driftline), nor when the offsets cannot be read."""
+    rt, src, _ = runtime(tmp_path)
     def line(eid: str, ts: float) -> bytes:
         return orjson.dumps({"event_id": eid, "label": "a", "timestamp": ts})
 
-    rt.labels.add(0, [0, 1, 2], [line("old", T0), line("edge", T0 + 40), line("new", T0 + 41)])
+    rt.labels.add(0, [0, 1, 2, 3], [line("old", T0), line("edge", T0 + 40),
+                                    line("new", T0 + 41), line("later", T0 + 300)])
+    committed: dict[int, tuple[int, str | None]] = {}
+
+    def offsets(tps: list[TopicPartition], timeout: float) -> list[TopicPartition]:
+        if not committed:
+            raise KafkaException("coordinator not available")
+        out = []
+        for tp in tps:
+            offset, said = committed.get(tp.partition, (-1001, None))  # -1001: none committed
+            out.append(TopicPartition(tp.topic, tp.partition, offset, *([said] if said else [])))
+        return out
+
+    src.c.committed = offsets
     rt.input_partitions = 2
-    rt.committed_floor = {0: T0 + 100}
-    rt._next_expiry = 0.0
-    rt._expire()
-    assert len(rt.join.store) == 3  # partition 1 is elsewhere: it might need them
-    rt.input_partitions = 1
-    rt._next_expiry = 0.0
-    rt._expire()
-    assert len(rt.join.store) == 2 and rt.join.counts["expired"] == 1
+
+    def expire() -> int:
+        rt._next_expiry = 0.0
+        rt._expire()
+        return len(rt.join.store)
+
+    assert expire() == 4  # the offsets cannot be read
+    committed[0] = (10, f"{FLOOR_KEY}{T0 + 100!r}")
+    assert expire() == 4  # partition 1 has no committed offset: it might need them all
+    committed[1] = (7, None)
+    assert expire() == 4  # committed without a floor (an older driftline)
+    committed[1] = (7, f"{FLOOR_KEY}{T0 + 400!r}")  # held by another instance
+    # stamped before min(T0 + 100, T0 + 400) − 60 s: "old" only ("edge" is at T0 + 40)
+    assert expire() == 3 and rt.join.counts["expired"] == 1
+
+
+def test_a_committed_offset_carries_the_floor_of_its_state(tmp_path: Path) -> None:
+    """What ``offset_metadata`` writes is what ``committed_floors`` reads back, exactly;
+    a state with no floor yet (no reference) writes nothing, and foreign text is no floor."""
+    rt, _, part = runtime(tmp_path)
+    assert rt.offset_metadata(part) is None
+    assert floor_of("something else") is None and floor_of(f"{FLOOR_KEY}nan") is None
+    assert floor_of(f"{FLOOR_KEY}{T0 + 0.1!r}") == T0 + 0.1
 
 
 def test_an_engine_accepts_nothing_older_than_its_watermark_minus_a_window() -> None:
