@@ -16,6 +16,7 @@ every rate as a ratio of them, since absolute numbers on a shared machine are no
     python benchmarks/throughput.py [--events N] [--batch N] [--timestamps rfc3339|epoch] [--json]
     python benchmarks/throughput.py --memory      # window 10k → 10M events: peak RSS
     python benchmarks/throughput.py --segment-values 1 100 10000 100000
+    python benchmarks/throughput.py --labels     # the labels layer on: ids and inline labels
 
 ``--segment-values N…`` replaces the two segment keys by one, ``store``, with N
 values whose traffic is Zipf-distributed (value k has weight 1/k^1.1, as real
@@ -25,6 +26,10 @@ feature monitors. ``limits.segment_cardinality`` is raised to N up to
 ``--max-cardinality`` (beyond it the tail folds into ``__other__``, as in
 production). Each N's rate is reported with its ratio to the first N's rate in
 the same run: absolute numbers on a shared machine are noisy, ratios are not.
+
+``--labels`` turns the labels layer on: every event carries its label inline, the engine
+reads each event id (its 64-bit key), joins and codes the labels, and judges an error rate
+per region on top of the feature monitors.
 """
 
 from __future__ import annotations
@@ -67,7 +72,8 @@ def zipf_values(n: int, values: int, rng: np.random.Generator, s: float = 1.1) -
 
 
 def make_events(n: int, seed: int, t0: float = 1_770_000_000.0, rate: float = 1000.0,
-                segment_values: int | None = None, timestamps: str = "rfc3339") -> list[bytes]:
+                segment_values: int | None = None, timestamps: str = "rfc3339",
+                labels: bool = False) -> list[bytes]:
     rng = np.random.default_rng(seed)
     num = rng.normal(0, 1, (n, 10)).round(4)
     cat_a = rng.choice(["x", "y", "z", "w"], n)
@@ -90,12 +96,14 @@ def make_events(n: int, seed: int, t0: float = 1_770_000_000.0, rate: float = 10
             "timestamp": rfc3339(ts[i]) if timestamps == "rfc3339" else float(ts[i]),
             "features": feats, "prediction": float(pred[i]),
             "decision": "yes" if pred[i] > 0.6 else "no",
-            "segments": segs, "latency_ms": 3.0}))
+            "segments": segs, "latency_ms": 3.0,
+            **({"label": "yes" if (pred[i] > 0.6) != (num[i, 0] > 1.5) else "no"}
+               if labels else {})}))
     return out
 
 
 def config(window: str | int, segment_values: int | None = None,
-           max_cardinality: int = 10_000) -> object:
+           max_cardinality: int = 10_000, labels: bool = False) -> object:
     monitors = []
     for k in range(10):
         monitors += [{"name": f"psi-f{k}", "signal": f"feature:f{k}", "detector": "psi"},
@@ -116,14 +124,19 @@ def config(window: str | int, segment_values: int | None = None,
                      {"name": "volume-store", "signal": "volume",
                       "detector": "segment_volume", "segment_by": "store"}]
         extra["limits.segment_cardinality"] = min(segment_values, max_cardinality)
+    if labels:
+        monitors += [{"name": "error-rate-region", "signal": "error",
+                      "detector": "segment_rate", "segment_by": "region"}]
+        extra["labels"] = {"enabled": True, "positive": "yes"}
     return load_config(None, **{"monitors": monitors, "window.size": window,
                                 "window.lateness": "1s", **extra})
 
 
 def run_engine(messages: list[bytes], reference: list[bytes], batch: int, window: str,
-               cfg: object = None) -> float:
+               cfg: object = None, labels: bool = False) -> float:
     # the decoder: DRIFTLINE_DECODER, read when the engine is built
-    engine = Engine(cfg or config(window), reference_events=reference)  # type: ignore[arg-type]
+    engine = Engine(cfg or config(window, labels=labels),  # type: ignore[arg-type]
+                    reference_events=reference)
     engine.prepare(messages[:batch])
     gc.collect()
     t = time.perf_counter()
@@ -133,9 +146,10 @@ def run_engine(messages: list[bytes], reference: list[bytes], batch: int, window
     return time.perf_counter() - t
 
 
-def run_decode(messages: list[bytes], reference: list[bytes], batch: int) -> float:
+def run_decode(messages: list[bytes], reference: list[bytes], batch: int,
+               labels: bool = False) -> float:
     """``Decoder.decode`` alone, with the engine's schema and vocabularies (after a warm-up)."""
-    engine = Engine(config("1m"), reference_events=reference)
+    engine = Engine(config("1m", labels=labels), reference_events=reference)
     engine.prepare(messages[:batch])
     decoder = engine.decoder
     decoder.decode(messages[:batch])
@@ -180,16 +194,18 @@ def with_decoder(name: str, fn: Callable[[], float]) -> float:
 
 
 def throughput(args: argparse.Namespace) -> dict[str, object]:
-    reference = make_events(20_000, seed=1, timestamps=args.timestamps)
-    messages = make_events(args.events, seed=2, t0=1_770_000_100.0, timestamps=args.timestamps)
+    reference = make_events(20_000, seed=1, timestamps=args.timestamps, labels=args.labels)
+    messages = make_events(args.events, seed=2, t0=1_770_000_100.0, timestamps=args.timestamps,
+                           labels=args.labels)
     names = decoders()
     runs: dict[str, list[float]] = {"orjson_loads": [], "arrow_parse": []}
     for _ in range(args.repeat):  # interleaved, so a noisy neighbour hits every series alike
         for name in names:
             runs.setdefault(f"engine:{name}", []).append(with_decoder(
-                name, lambda: run_engine(messages, reference, args.batch, args.window)))
+                name, lambda: run_engine(messages, reference, args.batch, args.window,
+                                         labels=args.labels)))
             runs.setdefault(f"decode:{name}", []).append(with_decoder(
-                name, lambda: run_decode(messages, reference, args.batch)))
+                name, lambda: run_decode(messages, reference, args.batch, args.labels)))
         runs["orjson_loads"].append(run_orjson(messages))
         runs["arrow_parse"].append(run_arrow(messages, args.batch))
     rate = {k: len(messages) / statistics.median(v) for k, v in runs.items()}
@@ -203,7 +219,7 @@ def throughput(args: argparse.Namespace) -> dict[str, object]:
 
     out: dict[str, object] = {
         "events": len(messages), "batch": args.batch, "window": args.window,
-        "timestamps": args.timestamps, "repeat": args.repeat,
+        "timestamps": args.timestamps, "repeat": args.repeat, "labels": args.labels,
         "bytes_per_event": round(sum(map(len, messages)) / len(messages)),
         "decoders": {name: rates(name) for name in names},
         "baselines_events_per_second": {k: round(rate[k]) for k in ("orjson_loads", "arrow_parse")},
@@ -306,6 +322,8 @@ def main() -> None:
                    help="one segment key with N Zipf-distributed values, for each N")
     p.add_argument("--max-cardinality", type=int, default=10_000,
                    help="limits.segment_cardinality is raised to N up to this")
+    p.add_argument("--labels", action="store_true",
+                   help="the labels layer on: event ids read, labels inline, an error rate")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     args.window = args.window or ("5s" if args.segment_values else "1m")

@@ -14,5 +14,6 @@ class Decoder:
                  label_columns: bool = False) -> None: ...
     def decode(self, messages: list[bytes]) -> tuple[
         npt.NDArray[np.int64], npt.NDArray[np.int64], list[npt.NDArray[np.float64]],
-        list[tuple[list[str], npt.NDArray[np.int32]]]]:
-        """(accepted rows, rejected rows, float columns, string columns as dictionaries)."""
+        list[tuple[list[str], npt.NDArray[np.int32]]], npt.NDArray[np.int64]]:
+        """(accepted rows, rejected rows, float columns, string columns as dictionaries,
+        the event ids' keys with label columns)."""

@@ -2,9 +2,10 @@
 //!
 //! `decode(messages)` takes the `list[bytes]` a Kafka consumer or the file reader returns,
 //! reads it without the GIL (the bytes objects are kept alive and never copied), and returns
-//! `(rows, rejected, floats, strings)`: int64 arrays of accepted and rejected line indices,
-//! one float64 array per float column (NaN: missing), and per string column its distinct
-//! texts in order of first appearance with an int32 index per row (-1: missing).
+//! `(rows, rejected, floats, strings, keys)`: int64 arrays of accepted and rejected line
+//! indices, one float64 array per float column (NaN: missing), per string column its distinct
+//! texts in order of first appearance with an int32 index per row (-1: missing), and with
+//! label columns each accepted event's id key (int64, 0: no id; empty otherwise).
 
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::PyValueError;
@@ -18,6 +19,7 @@ type Output<'py> = (
     Bound<'py, PyArray1<i64>>,
     Vec<Bound<'py, PyArray1<f64>>>,
     Vec<(Bound<'py, PyList>, Bound<'py, PyArray1<i32>>)>,
+    Bound<'py, PyArray1<i64>>,
 );
 
 #[pyclass(frozen, name = "Decoder", module = "driftline_native")]
@@ -58,7 +60,7 @@ impl PyDecoder {
         })
     }
 
-    /// The batch's accepted rows, rejected rows, float columns and string columns.
+    /// The batch's accepted rows, rejected rows, float columns, string columns and id keys.
     fn decode<'py>(&self, py: Python<'py>, messages: &Bound<'py, PyList>) -> PyResult<Output<'py>> {
         let owned: Vec<Bound<'py, PyBytes>> = messages
             .iter()
@@ -82,6 +84,7 @@ impl PyDecoder {
             decoded.rejected.into_pyarray(py),
             floats,
             strings,
+            decoded.keys.into_pyarray(py),
         ))
     }
 }

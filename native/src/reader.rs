@@ -137,6 +137,8 @@ pub struct Decoded {
     pub rejected: Vec<i64>,
     pub floats: Vec<Vec<f64>>,
     pub strings: Vec<DictColumn>,
+    /// with label columns: each accepted event's id as its 64-bit key (`keys.py`), 0: none
+    pub keys: Vec<i64>,
 }
 
 /// The reader for one deployment; `decode` is pure and may run without the GIL.
@@ -151,6 +153,24 @@ pub struct Reader {
 struct Line<'a> {
     floats: Vec<f64>,
     strings: Vec<Option<Cow<'a, str>>>,
+    key: i64,
+}
+
+/// An event id's key, as `keys.id_key` computes it: BLAKE2b with an 8-byte digest of the
+/// id's UTF-8 text, read as a little-endian signed integer; 0 (kept for "no id") becomes 1.
+/// Hashed here, the ids never become Python strings: one int64 column instead.
+pub fn id_key(text: &str) -> i64 {
+    use blake2::digest::{Update, VariableOutput};
+    let mut hasher = blake2::Blake2bVar::new(8).expect("8 is a valid BLAKE2b digest size");
+    hasher.update(text.as_bytes());
+    let mut digest = [0u8; 8];
+    hasher
+        .finalize_variable(&mut digest)
+        .expect("the buffer is the digest size");
+    match i64::from_le_bytes(digest) {
+        0 => 1,
+        k => k,
+    }
 }
 
 fn path_of<'s>(spec: &'s Spec, name: &str) -> &'s [String] {
@@ -241,10 +261,11 @@ impl Reader {
 
     /// Every message accepted (values in the columns) or rejected (its index listed).
     pub fn decode(&self, messages: &[&[u8]]) -> Decoded {
-        // with labels: one float more (a numeric label's value) and two strings (id, label)
+        // with labels: one float more (a numeric label's value), one string (the label) and
+        // the id's key
         let labels = (self.spec.labels && self.spec.label_columns) as usize;
         let n_floats = 3 + self.spec.numeric.len() + labels;
-        let n_strings = 3 + self.spec.categorical.len() + self.spec.segments.len() + 2 * labels;
+        let n_strings = 3 + self.spec.categorical.len() + self.spec.segments.len() + labels;
         let mut out = Decoded {
             rows: Vec::with_capacity(messages.len()),
             rejected: Vec::new(),
@@ -258,11 +279,13 @@ impl Reader {
                     ..DictColumn::default()
                 })
                 .collect(),
+            keys: Vec::with_capacity(if labels == 1 { messages.len() } else { 0 }),
         };
         let mut parser = Parser::new(&self.trie);
         let mut line = Line {
             floats: Vec::with_capacity(n_floats),
             strings: Vec::with_capacity(n_strings),
+            key: 0,
         };
         for (i, raw) in messages.iter().enumerate() {
             let ok = raw.len() <= self.spec.max_message_bytes
@@ -278,6 +301,9 @@ impl Reader {
             }
             for (col, text) in out.strings.iter_mut().zip(&line.strings) {
                 col.push(text.as_deref());
+            }
+            if labels == 1 {
+                out.keys.push(line.key);
             }
             if let Some(model) = &self.spec.model_id {
                 let col = &mut out.strings[0];
@@ -341,7 +367,9 @@ impl Reader {
             line.strings.push(canonical(&vals[slot])?);
         }
         if self.spec.label_columns {
-            line.strings.extend(label_texts.into_iter().flatten());
+            let [id, label] = label_texts;
+            line.key = id.flatten().map_or(0, |t| id_key(&t));
+            line.strings.push(label.flatten());
         }
         Some(())
     }
@@ -431,9 +459,17 @@ mod tests {
         let at = |c: &DictColumn, i: usize| {
             (c.indices[i] >= 0).then(|| c.uniques[c.indices[i] as usize].to_string())
         };
-        assert_eq!(at(&d.strings[5], 0).as_deref(), Some("7"));
-        assert_eq!(at(&d.strings[6], 0).as_deref(), Some("2.5"));
-        assert_eq!(at(&d.strings[5], 1), None);
-        assert_eq!(at(&d.strings[6], 1).as_deref(), Some("yes"));
+        assert_eq!(d.strings.len(), 6);
+        assert_eq!(d.keys, vec![id_key("7"), 0]);
+        assert_eq!(at(&d.strings[5], 0).as_deref(), Some("2.5"));
+        assert_eq!(at(&d.strings[5], 1).as_deref(), Some("yes"));
+    }
+
+    #[test]
+    fn an_id_key_is_pythons_blake2b_of_eight_bytes() {
+        // hashlib.blake2b(t.encode(), digest_size=8).digest() read little-endian, signed:
+        // the values keys.id_key gives (tests/unit/decode check the two paths agree)
+        assert_eq!(id_key("e1"), 0x040f_4ff5_515e_5d1b_u64 as i64);
+        assert_eq!(id_key(""), 0xb4b2_7974_57a0_a6e4_u64 as i64);
     }
 }

@@ -41,10 +41,12 @@ class Columns:
     categorical: dict[str, Sequence[str | None] | pa.Array] = field(default_factory=dict)
     segments: dict[str, Sequence[str | None] | pa.Array] = field(default_factory=dict)
     faults: list[tuple[str, str, np.ndarray]] = field(default_factory=list)  # fast path's
-    # read only when the labels layer is on (``Schema.labels``)
+    # read only when the labels layer is on (``Schema.labels``): the ids as text, or (the
+    # native reader, which hashes them) already as their keys
     event_id: Sequence[str | None] | pa.Array | None = None
     label: Sequence[str | None] | pa.Array | None = None
     label_value: FloatArray | None = None
+    event_key: IntArray | None = None
 
 
 @dataclass

@@ -4,7 +4,9 @@ An id is whatever text the events carry (canonical text of a scalar, ``canonical
 join keeps only its 64-bit BLAKE2b digest, so a batch's ids are one int64 column (cheap to
 slice, merge and checkpoint) and the store's key is SQLite's integer row id. Two ids share a
 key with probability about n²/2⁶⁵ (n = ids in the store: 10⁷ ids, ~3·10⁻⁶), documented in
-docs/labels.md. Key 0 means "no id".
+docs/labels.md. Key 0 means "no id". The native reader computes the same keys in Rust
+(``native/src/reader.rs``, ``id_key``), so its ids never become Python strings; the
+differential test holds the two to the same keys.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ def truth_columns(cols: Columns, encode: Callable[[Sequence[str | None] | pa.Arr
     have 0/1 labels); past the vocabulary's cap a label is ``__other__``, not reported as a
     dead letter, since numeric (regression) labels fill any cap and are read as numbers.
     """
-    if cols.event_id is None or cols.label is None or cols.label_value is None:
+    if (cols.event_id is None and cols.event_key is None) or cols.label is None \
+            or cols.label_value is None:
         return {}
-    return {"event_key": id_keys(cols.event_id), "label": encode(cols.label),
-            "label_value": cols.label_value}
+    keys = cols.event_key if cols.event_key is not None else id_keys(cols.event_id or [])
+    return {"event_key": keys, "label": encode(cols.label), "label_value": cols.label_value}

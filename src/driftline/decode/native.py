@@ -33,16 +33,23 @@ from driftline.errors import ConfigError
 if TYPE_CHECKING:
     import driftline_native as _native_types
 
-def _load() -> ModuleType | None:
-    """The optional package (`make` builds it where a Rust toolchain is found), if installed.
+#: the native module this driftline reads (its output's shape): an older build is not used
+NATIVE_VERSION = "0.2.0"
+
+
+def _load() -> tuple[ModuleType | None, str | None]:
+    """The optional package (`make` builds it where a Rust toolchain is found), if installed
+    and of this driftline's version; else None, and the version that was found, if any.
     Imported by name so the module type-checks the same with or without it."""
     try:
-        return importlib.import_module("driftline_native")
+        module = importlib.import_module("driftline_native")
     except ImportError:  # pragma: no cover - depends on the installation
-        return None
+        return None, None
+    found = getattr(module, "__version__", "?")
+    return (module, None) if found == NATIVE_VERSION else (None, found)
 
 
-_core: ModuleType | None = _load()
+_core, _stale = _load()
 
 ENV = "DRIFTLINE_DECODER"
 CHOICES = ("auto", "native", "python")
@@ -68,7 +75,10 @@ def name() -> str:
     except ConfigError:
         return f"invalid {ENV}"  # building a decoder says what is wrong
     if want == "native" and not available():
-        return "native (not installed)"
+        return "native (not installed)" if _stale is None else f"native ({_stale} installed, " \
+            f"{NATIVE_VERSION} needed: make native)"
+    if _stale is not None:
+        return f"python (native {_stale} is out of date: make native)"
     return "native" if want != "python" and available() else "python"
 
 
@@ -95,7 +105,7 @@ class NativeReader:
              dead: list[DeadLetter]) -> Columns | None:
         """The batch's columns, a dead letter per refused line; None: decode it in Python."""
         try:
-            rows, rejected, floats, strings = self._reader.decode(messages)
+            rows, rejected, floats, strings, keys = self._reader.decode(messages)
         except TypeError:  # not a list of bytes (a memoryview, a str): the Python path reads any
             return None
         letters = []
@@ -111,12 +121,13 @@ class NativeReader:
         s = self.schema
         timestamp, prediction, latency, *numeric = floats
         model, version, decision, *rest = (_dictionary(u, idx) for u, idx in strings)
-        # with labels, the reader appends the label's value (floats) and id, label (strings)
+        # with labels, the reader appends the label's value (floats), the label (strings),
+        # and hands the ids as their keys
         labels: dict[str, Any] = {}
         if s.labels:
             *numeric, value = numeric
-            *rest, event_id, label = rest
-            labels = {"event_id": event_id, "label": label, "label_value": value}
+            *rest, label = rest
+            labels = {"event_key": keys, "label": label, "label_value": value}
         n = len(s.categorical)
         return Columns(
             rows=rows, model=model, version=version, timestamp=timestamp,
@@ -139,7 +150,10 @@ def reader(contract: Contract, max_message_bytes: int,
     want = wanted()
     if want == "native" and not available():
         raise ConfigError(f"{ENV}=native but the native decoder is not installed "
-                          "(make venv builds it where a Rust toolchain is found)")
+                          "(make venv builds it where a Rust toolchain is found)"
+                          if _stale is None else f"{ENV}=native but the installed native "
+                          f"decoder is {_stale}, this driftline reads {NATIVE_VERSION}: "
+                          "make native rebuilds it")
     if want == "python" or not available():
         return None
     return NativeReader(contract, max_message_bytes, classify)

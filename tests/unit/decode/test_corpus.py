@@ -7,6 +7,7 @@ Also: how the decoder is chosen, and what a bad line costs the native decoder.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -139,6 +140,28 @@ def test_the_decoder_is_chosen_by_the_environment(monkeypatch: pytest.MonkeyPatc
     assert (Decoder(schema).native, native.name()) == (None, "python")
 
 
+def test_a_native_decoder_of_another_version_is_not_used_and_says_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An older build's output has another shape (ids as text, not keys): it is not loaded;
+    --version and driftline_build_info say the Python decoder runs and why, and a run that
+    requires the native one fails naming both versions and the fix."""
+    fake = SimpleNamespace(__version__="0.1.0")
+    monkeypatch.setattr(native.importlib, "import_module", lambda name: fake)
+    core, stale = native._load()
+    assert (core, stale) == (None, "0.1.0")
+    monkeypatch.setattr(native, "_core", None)
+    monkeypatch.setattr(native, "_stale", stale)
+    monkeypatch.setenv(native.ENV, "auto")
+    assert native.name() == "python (native 0.1.0 is out of date: make native)"
+    assert Decoder(SCHEMAS["labels"][0]).native is None
+    monkeypatch.setenv(native.ENV, "native")
+    with pytest.raises(ConfigError, match=f"0.1.0.*{native.NATIVE_VERSION}.*make native"):
+        Decoder(SCHEMAS["labels"][0])
+    monkeypatch.setattr(native.importlib, "import_module",
+                        lambda name: SimpleNamespace(__version__=native.NATIVE_VERSION))
+    assert native._load()[1] is None
+
+
 def test_a_native_reader_mismatch_sends_the_batch_the_python_way() -> None:
     """Were the native reader to refuse an event, the batch would be decoded in Python (nothing
     lost) and the mismatch counted — the differential test requires there are none."""
@@ -149,9 +172,9 @@ def test_a_native_reader_mismatch_sends_the_batch_the_python_way() -> None:
 
     class Refuses:
         def decode(self, messages: list[bytes]) -> Any:
-            rows, _, floats, strings = real.decode(messages)
+            rows, _, floats, strings, keys = real.decode(messages)
             return rows[:0], np.arange(len(messages)), [f[:0] for f in floats], \
-                [([], s[1][:0]) for s in strings]
+                [([], s[1][:0]) for s in strings], keys[:0]
 
     d.native._reader = Refuses()  # type: ignore[assignment]
     batch, dead = d.decode([GOOD, b"{"])
