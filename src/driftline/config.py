@@ -199,8 +199,9 @@ class LabelsConfig(_Strict):
                           "else 1, else the reference's least frequent label.")
     lateness: str | None = Field(
         None, description="run --labels-topic: a label is late (late_arrival: counted, not "
-                          "stored) when a label stamped this much later came before it on its "
-                          "partition. Default: the ttl, at most 1h.")
+                          "stored) when it is stamped this much before its partition's frontier "
+                          "(the median of its recent label times) as it comes. Default: the "
+                          "ttl, at most 1h.")
 
     @field_validator("ttl", "lateness")
     @classmethod

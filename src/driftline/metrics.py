@@ -292,7 +292,8 @@ class Metrics:
         self.labels = Counter(
             "labels", "The labels layer by outcome: predictions joined, inline, unlabelled; "
             "labels late (beyond labels.ttl), late_arrival (a labels topic's label below its "
-            "partition's watermark), lost (to a topic's retention), expired (from the "
+            "partition's watermark), ahead (a bad timestamp: beyond window.max_ahead of its "
+            "partition's recent labels), lost (to a topic's retention), expired (from the "
             "store), orphan (no prediction), invalid, duplicate, corrupt (store rows).",
             ["outcome"], namespace=ns, registry=r)
         self.label_delay = Gauge("label_delay_seconds", "Label delay quantiles of the joined "

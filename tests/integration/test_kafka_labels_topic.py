@@ -78,7 +78,8 @@ def test_a_labels_topic_through_kill_9_equals_a_replay(
     """``lost``: the labels store is deleted with the process (a new volume): the restart
     rebuilds it from the labels topic's beginning, and publishes the same. Three labels
     partitions keyed by event id: the labels' watermark is the least of three, and the
-    partitions interleave in whatever order the consumer reads them."""
+    partitions interleave in whatever order the consumer reads them. One label comes from a
+    clock a year ahead: no label is late for it."""
     config = tmp_path / "labels-topic.yaml"
     config.write_text(yaml.safe_dump({
         "labels": {"ttl": "2m"}, "window": {"size": "1m"},
@@ -92,6 +93,12 @@ def test_a_labels_topic_through_kill_9_equals_a_replay(
     # the south's decisions turn wrong from window 6; labels come ~20 s after (mean)
     stream = classification(14, 1500, seed=5, drift_from=6, delay=20.0)
     arrival = sorted(stream.labels, key=lambda line: orjson.loads(line)["timestamp"])
+    # one label from a clock a year ahead, a third of the way in: with the latest label time
+    # as the watermark, every label after it on its partition was late and every held
+    # prediction released at once; now it is a bad timestamp and moves nothing
+    skewed = orjson.loads(arrival[len(arrival) // 3])
+    arrival[len(arrival) // 3] = orjson.dumps({**skewed, "timestamp": skewed["timestamp"]
+                                               + 365 * 86_400})
     events = Background(lambda: produce(r.bootstrap, r.topic,
                                         [(0, b"m", v) for v in stream.events], rate=2000))
     def keyed(line: bytes) -> tuple[int, bytes, bytes]:

@@ -43,6 +43,7 @@ CHUNK = 500  # keys per `IN (...)` query: under SQLite's variable limit on any b
 #: rebuilt (a durable one from its topic's beginning, as if it were lost)
 LAYOUT = 2
 MAX_LABEL = 4096  # characters: a longer label text in the store is corrupt
+MAX_CLOCK = 1 << 16  # characters of a position's clock (a watermark's state: ~10 KB)
 
 
 class Found:
@@ -95,7 +96,7 @@ class LabelStore:
             "value REAL, ts REAL NOT NULL, part INTEGER NOT NULL, pos INTEGER NOT NULL, "
             "matched INTEGER NOT NULL DEFAULT 0);"
             "CREATE TABLE IF NOT EXISTS positions (topic TEXT NOT NULL, partition INTEGER "
-            "NOT NULL, next_offset INTEGER NOT NULL, max_ts REAL, "
+            "NOT NULL, next_offset INTEGER NOT NULL, clock TEXT, "
             "PRIMARY KEY (topic, partition));")
         self.corrupt = 0
 
@@ -114,9 +115,10 @@ class LabelStore:
         return self.add_at(rows, "", {})
 
     def add_at(self, rows: list[Row], topic: str,
-               positions: dict[int, tuple[int, float | None]]) -> int:
+               positions: dict[int, tuple[int, str | None]]) -> int:
         """Store ``rows`` and, in the same transaction, ``topic``'s positions after them
-        (partition → (next offset, latest label time)); returns the duplicates."""
+        (partition → (next offset, the caller's clock as JSON text)); returns the
+        duplicates."""
         before = self.db.total_changes
         self.db.execute("BEGIN")  # one transaction per batch: one write, not one per row
         self.db.executemany("INSERT OR IGNORE INTO labels (key, label, value, ts, part, pos) "
@@ -128,24 +130,24 @@ class LabelStore:
                 "WHERE key = ?1 AND (ts > ?4 OR (ts = ?4 AND (label > ?2 OR (label = ?2 AND "
                 "(part, pos) > (?5, ?6)))))", rows)
         self.db.executemany(
-            "INSERT INTO positions (topic, partition, next_offset, max_ts) VALUES (?, ?, ?, ?) "
+            "INSERT INTO positions (topic, partition, next_offset, clock) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset, "
-            "max_ts = excluded.max_ts",
-            [(topic, p, off, ts) for p, (off, ts) in positions.items()])
+            "clock = excluded.clock",
+            [(topic, p, off, clock) for p, (off, clock) in positions.items()])
         self.db.execute("COMMIT")
         return len(rows) - added
 
-    def positions(self, topic: str) -> dict[int, tuple[int, float | None]]:
-        """The positions ``add_at`` stored for ``topic``: partition → (next offset, latest
-        label time); a row that is not one (the file edited) is counted corrupt, and its
-        partition is read again from the beginning."""
-        out: dict[int, tuple[int, float | None]] = {}
-        for row in self.db.execute("SELECT partition, next_offset, max_ts FROM positions "
+    def positions(self, topic: str) -> dict[int, tuple[int, str | None]]:
+        """The positions ``add_at`` stored for ``topic``: partition → (next offset, clock
+        text, which its caller validates); a row that is not one (the file edited) is
+        counted corrupt, and its partition is read again from the beginning."""
+        out: dict[int, tuple[int, str | None]] = {}
+        for row in self.db.execute("SELECT partition, next_offset, clock FROM positions "
                                    "WHERE topic = ?", (topic,)).fetchall():
-            p, off, ts = row
+            p, off, clock = row
             if type(p) is int and p >= -1 and type(off) is int and off >= 0 and (
-                    ts is None or (type(ts) is float and math.isfinite(ts))):
-                out[p] = (off, ts)
+                    clock is None or (type(clock) is str and len(clock) <= MAX_CLOCK)):
+                out[p] = (off, clock)
             else:
                 self.corrupt += 1
         return out

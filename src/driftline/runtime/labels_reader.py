@@ -124,6 +124,7 @@ class LabelsReader:
         """The labels' counts, watermark and silent partitions on the metrics."""
         join = self.labels.join
         now = Counter({"late_arrival": self.labels.counts["late_arrival"],
+                       "ahead": self.labels.counts["ahead"],
                        "invalid": join.counts["invalid"], "duplicate": join.counts["duplicate"]})
         for outcome, n in now.items():
             if n > self._shown[outcome]:

@@ -27,7 +27,7 @@ import numpy as np
 import orjson
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from driftline.config import Config
+from driftline.config import Config, parse_duration
 from driftline.decode.contract import MISSING, lookup
 from driftline.engine import Engine
 from driftline.io.kafka_source import PartitionBatch
@@ -119,7 +119,8 @@ class PerformanceRuntime(Runtime):
         self.exported, self.join, self.ttl = metrics, join, join.ttl
         self.labels = LabelTopic(join, LabelReader(labels.fields, config.input.floor,
                                                    config.input.max_message_bytes),
-                                 labels_topic, labels.lateness_seconds)
+                                 labels_topic, labels.lateness_seconds,
+                                 parse_duration(config.window.max_ahead))
         self.reader = LabelsReader(self, self.labels, metrics)
         if join.store.rebuilt:
             self.log.warning("labels store of an older layout emptied: read again from the "
@@ -336,6 +337,7 @@ class PerformanceRuntime(Runtime):
         out["labels"] = {**self.join.summary(), "topic": self.labels.topic,
                          "read": self.labels.counts["read"],
                          "late_arrival": self.labels.counts["late_arrival"],
+                         "ahead": self.labels.counts["ahead"],
                          "watermark": wm if np.isfinite(wm) else None,
                          "held_events": sum(len(b) for b in self.held.values()),
                          "store": str(self.join.store.path)}

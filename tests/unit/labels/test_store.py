@@ -104,8 +104,8 @@ def test_a_store_of_the_old_layout_is_emptied_and_says_so(tmp_path: Path) -> Non
     raw.close()
     store = LabelStore(path, durable=True)
     assert store.rebuilt and len(store) == 0 and store.positions("labels") == {}
-    store.add_at([(1, "a", None, 1.0, 0, 0)], "labels", {0: (1, 1.0)})
+    store.add_at([(1, "a", None, 1.0, 0, 0)], "labels", {0: (1, "{}")})
     store.close()
     again = LabelStore(path, durable=True)
-    assert not again.rebuilt and len(again) == 1 and again.positions("labels") == {0: (1, 1.0)}
+    assert not again.rebuilt and len(again) == 1 and again.positions("labels") == {0: (1, "{}")}
     again.close()

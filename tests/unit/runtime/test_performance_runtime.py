@@ -21,6 +21,7 @@ from driftline.metrics import Metrics
 from driftline.runtime import Part
 from driftline.runtime.performance import FLOOR_KEY, PerformanceRuntime, floor_of
 from driftline.runtime.rewind import rewind
+from driftline.windows.watermark import Watermark
 
 T0 = 1_770_962_400.0
 
@@ -60,16 +61,22 @@ def runtime(tmp_path: Path) -> tuple[PerformanceRuntime, Source, Part]:
     return rt, src, part
 
 
+def at_mark(rt: PerformanceRuntime, mark: float) -> None:
+    """The labels partition 0's watermark at ``mark`` (as its labels would have moved it)."""
+    clock = rt.labels.clocks.setdefault(0, Watermark(rt.labels.lateness))
+    clock.mark = mark
+
+
 def test_predictions_wait_for_the_labels_watermark(tmp_path: Path) -> None:
-    """Labels' watermark at T0 + 110.5 (latest label T0 + 170.5, lateness 60 s): with a TTL
-    of 60 s the predictions stamped below T0 + 50.5 are fed, the rest held, the partition
-    paused; labels that move on release the rest and resume it."""
+    """Labels' watermark at T0 + 110.5: with a TTL of 60 s the predictions stamped below
+    T0 + 50.5 are fed, the rest held, the partition paused; labels that move on release the
+    rest and resume it."""
     rt, src, part = runtime(tmp_path)
-    rt.labels.positions[0] = (10, T0 + 170.5)
+    at_mark(rt, T0 + 110.5)
     rt._accept(0, batch(0, 100))
     assert part.next_offset == 51 and rt.held[0].offsets[0] == 51
     assert ("pause", 0) in src.calls
-    rt.labels.positions[0] = (10, T0 + 1000)
+    at_mark(rt, T0 + 940.0)
     rt._release(0)
     assert part.next_offset == 100 and 0 not in rt.held and src.calls[-1] == ("resume", 0)
 
@@ -79,7 +86,7 @@ def test_a_rewind_drops_what_was_held_so_nothing_is_skipped(tmp_path: Path) -> N
     the held messages are dropped and the partition resumed, so the re-delivery from 20 feeds
     all 80 events (held ones fed onto the state at 20 would skip 20..50)."""
     rt, src, part = runtime(tmp_path)
-    rt.labels.positions[0] = (10, T0 + 170.5)
+    at_mark(rt, T0 + 110.5)
     rt._accept(0, batch(0, 100))
     part.base_offset, part.base_blob = 20, encode(Checkpoint(
         20, Engine(rt.config, layer="performance").snapshot(),
@@ -87,7 +94,7 @@ def test_a_rewind_drops_what_was_held_so_nothing_is_skipped(tmp_path: Path) -> N
     rewind(rt)
     assert 0 not in rt.held and ("seek", 0, 20) in src.calls and src.calls[-2:] == [
         ("resume", 0), ("seek", 0, 20)]
-    rt.labels.positions[0] = (10, T0 + 1000)
+    at_mark(rt, T0 + 940.0)
     rt._accept(0, batch(20, 100))
     assert part.next_offset == 100 and part.engine.totals.read == 80
 
