@@ -7,7 +7,8 @@ times, so one label with a skewed clock moves nothing — a label stamped a year
 neither makes the labels after it late nor releases predictions before their labels came.
 A label more than ``window.max_ahead`` ahead of its partition's recent labels is a bad
 timestamp (``ahead``: counted, not stored). The partition's **watermark** is its frontier −
-``labels.lateness`` (default: the TTL, at most 1 h), −∞ until its first block of labels.
+``labels.lateness`` (default: the TTL, at most 1 h), recomputed every ``BLOCK`` (8) labels,
+−∞ until the partition's first 8.
 
 A label is **late** (``late_arrival``: counted, not stored) when its time is below its
 partition's watermark as it arrives, or below the highest labels' watermark a prediction
@@ -38,6 +39,9 @@ from driftline.labels.lines import LabelReader
 from driftline.windows.watermark import FUTURE, Watermark
 
 FLOOR = -1  # the store's positions row that keeps ``LabelTopic.floor``
+#: labels per watermark step: fewer than the events' 64, since a labels partition may carry
+#: a few labels a day (a step still needs half the recent sample to move the median)
+BLOCK = 8
 
 
 class LabelTopic:
@@ -75,7 +79,7 @@ class LabelTopic:
         self.offsets[p], self.clocks[p] = offset, wm
 
     def _clock(self) -> Watermark:
-        return Watermark(self.lateness, self.max_ahead)
+        return Watermark(self.lateness, self.max_ahead, BLOCK)
 
     def start_offset(self, partition: int) -> int:
         """Where to read ``partition`` from: after what the store holds (0: everything)."""

@@ -96,9 +96,11 @@ class Advance:
 class Watermark:
     """The frontier and watermark of one source, advanced block by block."""
 
-    def __init__(self, lateness: float, future: float = FUTURE) -> None:
+    def __init__(self, lateness: float, future: float = FUTURE, block: int = BLOCK) -> None:
         self.lateness = lateness
         self.future_bound = future
+        #: events per step (the labels topic's partitions step more often: few labels)
+        self.block = block
         self.recent = np.empty(0, np.float64)
         self.seen = 0  # valid events so far: block boundaries are multiples of BLOCK
         self.mark = -np.inf
@@ -118,12 +120,13 @@ class Watermark:
         r = self.recent.size
         every = np.concatenate([self.recent, times])
         # the batch's pieces of blocks: [starts[s], ends[s]) within the batch
-        ends = np.append(np.arange(BLOCK - self.seen % BLOCK, n, BLOCK), n)
+        block = self.block
+        ends = np.append(np.arange(block - self.seen % block, n, block), n)
         starts = np.concatenate([[0], ends[:-1]])
         # a piece's anchor sample: the recent sample before it, then the piece
         anchors = _window_quantiles(every, np.maximum(0, r + starts - SAMPLE), r + ends, ANCHOR)
         future = times > np.repeat(anchors + self.future_bound, ends - starts)
-        closes = (self.seen + ends) % BLOCK == 0  # the piece completes its block: a step
+        closes = (self.seen + ends) % block == 0  # the piece completes its block: a step
         hi = r + ends[closes]
         frontiers = _window_quantiles(every, np.maximum(0, hi - SAMPLE), hi, QUANTILE)
         marks = np.maximum.accumulate(np.concatenate([[self.mark], frontiers - self.lateness]))

@@ -35,23 +35,25 @@ def topic(path: Path, lateness: float = 60.0) -> LabelTopic:
 
 
 def block(prefix: str, start: float, n: int = 64) -> tuple[list[int], list[bytes]]:
-    """``n`` labels a second apart from ``start`` (one watermark block when n = 64), at
+    """``n`` labels a second apart from ``start`` (eight watermark steps when n = 64), at
     offsets 0 … n − 1."""
     return list(range(n)), [line(f"{prefix}{i}", start + i) for i in range(n)]
 
 
 def test_the_watermark_is_the_least_partition_and_waits_for_silent_ones(tmp_path: Path) -> None:
     """A partition's watermark is the median of its recent label times − lateness, from
-    its first block of 64 labels; the labels' watermark the least over the partitions."""
+    its first 8 labels on; the labels' watermark the least over the partitions."""
     feed = topic(tmp_path / "s.sqlite")
     feed.add(0, *block("a", T0 + 100))
     assert feed.watermark() == -math.inf and feed.silent() == [1]
-    feed.add(1, *block("c", T0 + 150, 63))
-    assert feed.silent() == [1]  # 63 labels: no block yet
-    feed.add(1, [63], [line("c63", T0 + 213)])
-    # medians: T0 + 131 (partition 0: 100…163), T0 + 181 (partition 1)
+    feed.add(1, *block("c", T0 + 150, 7))
+    assert feed.silent() == [1]  # 7 labels: no step yet
+    feed.add(1, [7], [line("c7", T0 + 157)])
+    # medians: T0 + 131 (partition 0: 100…163), T0 + 153 (partition 1: 150…157)
     assert feed.watermark() == T0 + 131 - 60.0 and feed.silent() == []
-    assert len(feed.join.store) == 128
+    feed.add(1, [8, 9, 10, 11, 12, 13, 14, 15], [line(f"d{i}", T0 + 100) for i in range(8)])
+    assert feed.watermark() == T0 + 131 - 60.0  # partition 1's median drops: its mark stays
+    assert len(feed.join.store) == 80
 
 
 def test_a_label_below_its_partitions_watermark_is_late_and_not_stored(tmp_path: Path) -> None:
