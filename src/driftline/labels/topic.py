@@ -35,7 +35,7 @@ import orjson
 
 from driftline.errors import StateError
 from driftline.labels.join import LabelJoin
-from driftline.labels.lines import LabelReader
+from driftline.labels.lines import LabelReader, Row
 from driftline.windows.watermark import FUTURE, Watermark
 
 FLOOR = -1  # the store's positions row that keeps ``LabelTopic.floor``
@@ -107,8 +107,7 @@ class LabelTopic:
         self.counts.update({"read": len(lines), "stored": len(kept), "late_arrival": late,
                             "ahead": ahead})
 
-    def _store(self, rows: list[tuple[int, str, float | None, float, int, int]],
-               partition: int) -> None:
+    def _store(self, rows: list[Row], partition: int) -> None:
         at: dict[int, tuple[int, str | None]] = {partition: (
             self.offsets[partition], orjson.dumps(self.clocks[partition].snapshot()).decode())}
         if math.isfinite(self.floor):

@@ -27,12 +27,18 @@ PERFORMANCE = ("error-rate", "precision", "recall", "gradual-error", "auc", "cal
 REF_START = 1_770_962_400.0 - 86_400  # the reference: the day before
 
 
+def labelled_config() -> Config:
+    """The labels layer on, 1-minute windows, and min_samples low enough for the per-region
+    tests of these streams."""
+    return Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
+                                  "detection": {"min_samples": 100}})
+
+
 def run(stream: Labelled, reference: Labelled, tmp_path: Path, *, labels: list[bytes] | None = None,
         fields: LabelFieldNames | None = None) -> tuple[list[dict[str, Any]], list[str], Engine]:
     # 1500 events a minute: a region's positives per window are ~190, so the per-segment
     # tests need min_samples below the default 200 (else: insufficient, as coverage says)
-    config = Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
-                                    "detection": {"min_samples": 100}})
+    config = labelled_config()
     path = tmp_path / "labels.jsonl"
     path.write_bytes(b"\n".join(reference.labels + (stream.labels if labels is None else labels))
                      + b"\n")
@@ -173,8 +179,7 @@ def test_a_reference_without_labels_is_said_and_never_counts_as_evaluated(tmp_pa
 def test_inline_labels_alone_feed_the_performance_monitors(tmp_path: Path) -> None:
     """labels.enabled and labels in the events (reference ones too), no labels file: the
     label-only change is caught the same way."""
-    config = Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
-                                    "detection": {"min_samples": 100}})
+    config = labelled_config()
     ref = classification(1, 16_000, seed=13, size=3600, prefix="r", start=REF_START, inline=True)
     stream = classification(8, 1500, seed=14, drift_from=4, inline=True)
     engine = Engine(config, reference_events=ref.events)
@@ -216,8 +221,7 @@ def test_inline_labels_survive_a_checkpoint_mid_stream() -> None:
 
     ref = classification(1, 16_000, seed=1, size=3600, prefix="r", start=REF_START, inline=True)
     stream = classification(10, 1500, seed=2, drift_from=5, inline=True)
-    config = Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
-                                    "detection": {"min_samples": 100}})
+    config = labelled_config()
 
     def engine() -> Engine:
         return Engine(config, reference_events=ref.events)
@@ -279,8 +283,7 @@ def test_a_labelled_engine_restored_from_json_judges_auc_alike(tmp_path: Path) -
     """Snapshot mid-stream (score histograms in the panes), a JSON round trip validated on
     restore, then the rest: the same incidents as the uninterrupted run; a pane histogram
     whose edges are not the reference's is refused."""
-    config = Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
-                                    "detection": {"min_samples": 100}})
+    config = labelled_config()
     ref = ranked(1, 16_000, seed=31, size=3600, prefix="r", start=REF_START)
     stream = ranked(6, 3000, seed=32, drift_from=2)
     for i, lab in enumerate(ref.labels):  # inline labels: no labels file to share
@@ -348,8 +351,7 @@ def test_one_engine_is_its_two_layers(tmp_path: Path) -> None:
     This is what lets a Kafka run judge the performance layer later, with its own engine."""
     ref = classification(1, 16_000, seed=1, size=3600, prefix="r", start=REF_START)
     stream = classification(10, 1500, seed=2, drift_from=5)
-    config = Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
-                                    "detection": {"min_samples": 100}})
+    config = labelled_config()
     path = tmp_path / "labels.jsonl"
     path.write_bytes(b"\n".join(ref.labels + stream.labels) + b"\n")
 
@@ -409,8 +411,7 @@ def test_the_cited_label_positions_survive_a_checkpoint(tmp_path: Path) -> None:
     line is after its last is refused on restore."""
     ref = classification(1, 16_000, seed=1, size=3600, prefix="r", start=REF_START)
     stream = classification(8, 1500, seed=2, drift_from=4)
-    config = Config.model_validate({"labels": {"enabled": True}, "window": {"size": "1m"},
-                                    "detection": {"min_samples": 100}})
+    config = labelled_config()
     path = tmp_path / "labels.jsonl"
     path.write_bytes(b"\n".join(ref.labels + stream.labels) + b"\n")
 
