@@ -6,7 +6,7 @@ Two paths, one contract (``contract.py``):
   ``Contract.read``; the canonical values of the valid ones become columns;
 - **fast**: the whole batch is parsed by Arrow's C++ NDJSON reader against an explicit schema
   and checked column-wise. It is taken only where it provably agrees with the per-line path:
-  the batch must pass ``_eligible`` (sizes, UTF-8, no byte-order mark, no raw newline, no
+  the batch must pass ``ndjson`` (sizes, UTF-8, no byte-order mark, no raw newline, no
   ``null`` document, no NaN/Infinity token, no nesting orjson would refuse), Arrow must read
   every line with the expected types (a number where a category goes fails the read, as it
   fails the typed schema), and nothing Arrow read may be infinite. Anything else goes line by
@@ -20,7 +20,6 @@ vocabulary codes, known models, the model cap, values past a cap.
 from __future__ import annotations
 
 import io
-import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -40,7 +39,7 @@ from driftline.decode.vocab import Vocabulary
 from driftline.detectors.sketches import FloatArray, IntArray
 from driftline.errors import StateError
 from driftline.state import DecoderState, validated
-from driftline.timestamps import DEFAULT_FLOOR, UNITS, parse_rfc3339
+from driftline.timestamps import DEFAULT_FLOOR, UNITS, parse_rfc3339_column
 
 _READ = pj.ReadOptions(use_threads=False, block_size=1 << 26)
 # NaN/Infinity are not JSON, but some writers emit them; name them as such
@@ -183,48 +182,15 @@ class Decoder:
             label_value=floats(e.label_value for e in events) if s.labels else None)
 
     # -- the fast path --------------------------------------------------------------
-    def _eligible(self, messages: list[bytes]) -> bytes | None:
-        """The batch as one NDJSON buffer, if Arrow can be trusted with it (else: line by line).
-
-        Each check is a cheap necessary condition first (a byte search in C), the exact
-        one only when it fires: this runs on every batch.
-        """
-        longest = max(map(len, messages))
-        if longest > self.max_message_bytes:
-            return None
-        starts = {m[:1] for m in messages}  # one-byte bytes are interned: no allocation
-        # Arrow (26) segfaults on a buffer whose first document is `null`, and reads a later
-        # one as an all-null row (missing_field): the per-line path says not_an_object
-        if (b"n" in starts or starts & _SPACES) and any(m.lstrip()[:4] == b"null"
-                                                        for m in messages):
-            return None
-        buf = b"\n".join(messages)
-        if buf.count(b"\n") != len(messages) - 1:
-            return None  # a message with a raw newline: lines would not map to messages
-        # (a one-byte search is a memchr, ~20x faster than a multi-byte one: filter with it)
-        if b"\xef" in buf and b"\xef\xbb\xbf" in buf:
-            return None  # Arrow skips a byte-order mark; orjson (and JSON) do not
-        if ((b"N" in buf and b"NaN" in buf) or (b"I" in buf and b"Infinity" in buf)) \
-                and _NON_FINITE_TOKEN.search(buf):
-            return None  # Arrow reads NaN/Infinity literals; orjson fails the whole line
-        if _maybe_huge(messages, buf):
-            return None  # a number past a double's range, even unread: orjson refuses the line
-        if longest > 2 * _MAX_DEPTH and any(
-                len(m) > 2 * _MAX_DEPTH and m.count(b"[") + m.count(b"{") >= _MAX_DEPTH
-                for m in messages):
-            return None  # maybe deeper than orjson's limit, even in a field nobody reads
-        try:
-            buf.decode("utf-8")
-        except UnicodeDecodeError:
-            return None  # Arrow does not check UTF-8; orjson does
-        return buf
-
     def _read(self, buf: bytes, numeric_ts: bool) -> pa.Table | None:
         try:
             return pj.read_json(io.BytesIO(buf), read_options=_READ, parse_options=pj.ParseOptions(
                 explicit_schema=self._arrow[numeric_ts], unexpected_field_behavior="ignore"))
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return None
+
+    def _eligible(self, messages: list[bytes]) -> bytes | None:
+        return ndjson(messages, self.max_message_bytes)
 
     def _fast(self, buf: bytes, n: int) -> Columns | None:
         table = self._read(buf, self._ts_numeric)
@@ -369,6 +335,44 @@ class Decoder:
         self.task, self.positive = s.task, s.positive
 
 
+def ndjson(messages: list[bytes], max_message_bytes: int) -> bytes | None:
+    """The batch as one NDJSON buffer, if Arrow can be trusted with it (else: line by line).
+
+    Each check is a cheap necessary condition first (a byte search in C), the exact
+    one only when it fires: this runs on every batch.
+    """
+    longest = max(map(len, messages))
+    if longest > max_message_bytes:
+        return None
+    starts = {m[:1] for m in messages}  # one-byte bytes are interned: no allocation
+    # Arrow (26) segfaults on a buffer whose first document is `null`, and reads a later
+    # one as an all-null row (missing_field): the per-line path says not_an_object
+    if (b"n" in starts or starts & _SPACES) and any(m.lstrip()[:4] == b"null"
+                                                    for m in messages):
+        return None
+    buf = b"\n".join(messages)
+    if buf.count(b"\n") != len(messages) - 1:
+        return None  # a message with a raw newline: lines would not map to messages
+    # (a one-byte search is a memchr, ~20x faster than a multi-byte one: filter with it)
+    if b"\xef" in buf and b"\xef\xbb\xbf" in buf:
+        return None  # Arrow skips a byte-order mark; orjson (and JSON) do not
+    if ((b"N" in buf and b"NaN" in buf) or (b"I" in buf and b"Infinity" in buf)) \
+            and _NON_FINITE_TOKEN.search(buf):
+        return None  # Arrow reads NaN/Infinity literals; orjson fails the whole line
+    if _maybe_huge(messages, buf):
+        return None  # a number past a double's range, even unread: orjson refuses the line
+    if longest > 2 * _MAX_DEPTH and any(
+            len(m) > 2 * _MAX_DEPTH and m.count(b"[") + m.count(b"{") >= _MAX_DEPTH
+            for m in messages):
+        return None  # maybe deeper than orjson's limit, even in a field nobody reads
+    if not buf.isascii():  # (a scan in C, no copy: most batches are ASCII)
+        try:
+            buf.decode("utf-8")
+        except UnicodeDecodeError:
+            return None  # Arrow does not check UTF-8; orjson does
+    return buf
+
+
 def epoch_seconds(col: pa.Array, floor: float) -> FloatArray:
     """Epoch seconds by the contract's rule (NaN where it is not a usable timestamp)."""
     if pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
@@ -381,19 +385,9 @@ def epoch_seconds(col: pa.Array, floor: float) -> FloatArray:
                 out[sel] = x[sel] / unit if unit != 1.0 else x[sel]
                 lower = bound
             return np.where(out >= floor, out, np.nan)
-    values = col.to_pylist()
-    cache: dict[str, float] = {}
-    parsed_all: FloatArray = np.empty(len(values), np.float64)
-    for i, v in enumerate(values):
-        if v is None:
-            parsed_all[i] = math.nan
-            continue
-        t = cache.get(v)
-        if t is None:
-            parsed = parse_rfc3339(v)
-            t = cache[v] = parsed if parsed is not None and parsed >= floor else math.nan
-        parsed_all[i] = t
-    return parsed_all
+    parsed = parse_rfc3339_column(col)
+    with np.errstate(invalid="ignore"):
+        return np.where(parsed >= floor, parsed, np.nan)
 
 
 def _maybe_huge(messages: list[bytes], buf: bytes) -> bool:
