@@ -30,6 +30,10 @@ the same run: absolute numbers on a shared machine are noisy, ratios are not.
 ``--labels`` turns the labels layer on: every event carries its label inline, the engine
 reads each event id (its 64-bit key), joins and codes the labels, and judges an error rate
 per region on top of the feature monitors.
+
+Every throughput run also times ``event_times``: the event time alone of each message, which
+the performance layer on Kafka reads before it holds a prediction for its labels — Arrow's
+column read against the per-message parse (orjson, then the timestamp rule) it replaced.
 """
 
 from __future__ import annotations
@@ -52,7 +56,9 @@ import pyarrow.json as pj
 
 from driftline.config import load_config
 from driftline.decode import native
+from driftline.decode.times import EventTimes
 from driftline.engine import Engine
+from driftline.timestamps import DEFAULT_FLOOR
 
 REGIONS = [f"r{i}" for i in range(8)]
 TIERS = ["gold", "silver", "bronze"]
@@ -175,6 +181,18 @@ def run_arrow(messages: list[bytes], batch: int) -> float:
     return time.perf_counter() - t
 
 
+def run_event_times(messages: list[bytes], batch: int, column: bool) -> float:
+    """The performance layer's pre-read of each message's event time, by batch: Arrow's
+    column read (``column``) or the per-message parse it replaced."""
+    times = EventTimes(("timestamp",), DEFAULT_FLOOR, 1 << 20)
+    read = times if column else times.per_message
+    t = time.perf_counter()
+    for i in range(0, len(messages), batch):
+        read(messages[i:i + batch])
+    assert not column or not times.slow_batches, "the column read fell back"
+    return time.perf_counter() - t
+
+
 def decoders() -> list[str]:
     """The decoders this installation has: native (when built) and the Python fallback."""
     return ["native", "python"] if native.available() else ["python"]
@@ -208,6 +226,9 @@ def throughput(args: argparse.Namespace) -> dict[str, object]:
                 name, lambda: run_decode(messages, reference, args.batch, args.labels)))
         runs["orjson_loads"].append(run_orjson(messages))
         runs["arrow_parse"].append(run_arrow(messages, args.batch))
+        for how in ("column", "per_message"):
+            runs.setdefault(f"event_times:{how}", []).append(
+                run_event_times(messages, args.batch, how == "column"))
     rate = {k: len(messages) / statistics.median(v) for k, v in runs.items()}
 
     def rates(name: str) -> dict[str, float]:
@@ -223,6 +244,13 @@ def throughput(args: argparse.Namespace) -> dict[str, object]:
         "bytes_per_event": round(sum(map(len, messages)) / len(messages)),
         "decoders": {name: rates(name) for name in names},
         "baselines_events_per_second": {k: round(rate[k]) for k in ("orjson_loads", "arrow_parse")},
+        "event_times": {
+            **{f"{how}_events_per_second": round(rate[f"event_times:{how}"])
+               for how in ("column", "per_message")},
+            "column_over_per_message": round(rate["event_times:column"]
+                                             / rate["event_times:per_message"], 2),
+            "column_ratio_to_orjson_loads": round(rate["event_times:column"]
+                                                  / rate["orjson_loads"], 3)},
         "cpu_count": os.cpu_count(),
     }
     if len(names) == 2:

@@ -19,16 +19,14 @@ their gauges, the labels' counts and the labels' watermark are exported.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import orjson
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from driftline.config import Config, parse_duration
-from driftline.decode.contract import MISSING, lookup
+from driftline.decode.times import EventTimes
 from driftline.engine import Engine
 from driftline.io.kafka_source import PartitionBatch
 from driftline.labels.join import LabelJoin
@@ -39,7 +37,6 @@ from driftline.metrics import Metrics
 from driftline.runtime.labels_reader import LabelsReader
 from driftline.runtime.loop import Runtime
 from driftline.runtime.part import Part
-from driftline.timestamps import parse_timestamp
 
 SUFFIX = ".performance"
 WAIT_LOG_EVERY = 60.0  # seconds between "waiting for labels" lines
@@ -130,8 +127,12 @@ class PerformanceRuntime(Runtime):
         self.paused: set[int] = set()
         self.ended = False  # the input and the labels have ended (until_idle): judge the rest
         self.draining = False  # until_idle, the labels read to their end: fetch all input
-        self._ts_path = config.input.fields.path("timestamp")
-        self._floor = config.input.floor
+        #: each message's event time (NaN: unreadable — a dead letter, no label matters). No
+        #: time is capped: a prediction stamped far ahead holds its partition until the labels
+        #: pass it (the waiting line and ``driftline_performance_held_events`` say so), since a
+        #: cap that guessed which events the engine refuses could judge one too early
+        self._times = EventTimes(config.input.fields.path("timestamp"), config.input.floor,
+                                 config.input.max_message_bytes)
         self._next_wait_log = time.monotonic() + WAIT_LOG_EVERY
         self._next_expiry = time.monotonic() + EXPIRE_EVERY
 
@@ -241,25 +242,6 @@ class PerformanceRuntime(Runtime):
         except KafkaException as exc:  # a partition no longer ours: nothing to pause
             self.log.debug("pause/resume failed", partition=p, error=str(exc))
         (self.paused.add if on else self.paused.discard)(p)
-
-    def _times(self, values: Iterable[bytes]) -> np.ndarray:
-        """Each message's event time (NaN: unreadable — a dead letter, no label matters).
-
-        No time is capped: a prediction stamped far ahead holds its partition until the
-        labels pass it (the waiting line and ``driftline_performance_held_events`` say so),
-        since a cap that guessed which events the engine refuses could judge one too early.
-        """
-        out = []
-        for raw in values:
-            try:
-                obj = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                out.append(np.nan)
-                continue
-            v = lookup(obj, self._ts_path) if isinstance(obj, dict) else MISSING
-            ts = None if v is MISSING or v is None else parse_timestamp(v, self._floor)
-            out.append(np.nan if ts is None else ts)
-        return np.asarray(out, np.float64)
 
     def _say_waiting(self) -> None:
         now = time.monotonic()
