@@ -24,7 +24,9 @@ rfc3339_like = st.one_of(
 @given(st.lists(st.one_of(rfc3339_like, st.none()), max_size=20))
 def test_the_column_parse_equals_the_per_value_parse(texts: list[str | None]) -> None:
     """Arrow's RE2 and numpy's calendar give ``parse_rfc3339``'s bits, or its None."""
-    got = parse_rfc3339_column(pa.array(texts, pa.string()))
+    col = pa.array(texts, pa.string())
+    got = parse_rfc3339_column(col, min_column=0)
+    np.testing.assert_array_equal(parse_rfc3339_column(col), got)  # by value: the same
     want = [math.nan if t is None or (v := parse_rfc3339(t)) is None else v for t in texts]
     np.testing.assert_array_equal(got, np.array(want, np.float64))
 
@@ -36,7 +38,7 @@ def test_the_column_parse_on_the_calendar_edges() -> None:
              "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "2026-01-01T00:00:60Z",
              "2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00+00:60", "2026-01-01T00:00:00Z\n",
              "２026-01-01T00:00:00Z", "2026-01-01t00:00:00.5z"]
-    got = parse_rfc3339_column(pa.array(texts))
+    got = parse_rfc3339_column(pa.array(texts), min_column=0)
     want = [math.nan if (v := parse_rfc3339(t)) is None else v for t in texts]
     np.testing.assert_array_equal(got, np.array(want))
     assert np.isnan(got).sum() == 12  # the 12 that are not real times, or not RFC 3339

@@ -2,9 +2,10 @@
 
 The performance layer on Kafka holds each prediction until its labels are final, so it needs
 every message's event time before its engine decodes the message. Parsing each message with
-orjson for one field cost more than the engine's whole decode (``benchmarks/throughput.py``,
-its ``event_times``); Arrow reads the one field of the whole batch as a column instead, under the
-decoder's own conditions (``ndjson``), and a batch it cannot read goes message by message.
+orjson for one field cost about as much as the engine's whole decode (``benchmarks/
+throughput.py``, its ``event_times``). Arrow reads the one field of a large batch as a column
+instead, under the decoder's own conditions (``ndjson``); a small batch, or one Arrow cannot
+read, goes message by message.
 Both give the contract's rule: epoch seconds, NaN where there is no usable timestamp (the
 message is unreadable, the field missing, null, of a wrong type, or before the floor).
 """
@@ -24,19 +25,24 @@ from driftline.decode.decoder import _READ, _field, epoch_seconds, ndjson
 from driftline.detectors.sketches import FloatArray
 from driftline.timestamps import parse_timestamp
 
+#: the smallest batch read as a column: the column read costs about 1 ms a call whatever the
+#: batch (the batch check's regexes, Arrow's reader), the parse ~4 µs a message
+MIN_BATCH = 1024
+
 
 class EventTimes:
     """The event time of each message, by the timestamp field's path."""
 
-    def __init__(self, path: Sequence[str], floor: float, max_message_bytes: int) -> None:
+    def __init__(self, path: Sequence[str], floor: float, max_message_bytes: int,
+                 min_batch: int = MIN_BATCH) -> None:
         self.path, self.floor, self.max_message_bytes = tuple(path), floor, max_message_bytes
+        self.min_batch = min_batch
         self._numeric = True  # which form the stream used last: tried first
         self.fast_batches = self.slow_batches = 0
 
     def __call__(self, messages: list[bytes]) -> FloatArray:
-        if not messages:
-            return np.empty(0, np.float64)
-        buf = ndjson(messages, self.max_message_bytes)
+        small = len(messages) < max(self.min_batch, 1)
+        buf = None if small else ndjson(messages, self.max_message_bytes)
         out = None if buf is None else self._fast(buf, len(messages))
         if out is None:
             self.slow_batches += 1

@@ -49,7 +49,7 @@ events = st.tuples(values, st.booleans(), st.text(max_size=8))
 def test_column_read_equals_per_message_parse(path: tuple[str, ...], items: list[object]) -> None:
     messages = [i if isinstance(i, bytes) else message(path, *i)  # type: ignore[misc]
                 for i in items]
-    times = EventTimes(path, DEFAULT_FLOOR, 1 << 20)
+    times = EventTimes(path, DEFAULT_FLOOR, 1 << 20, min_batch=0)
     got = times(messages)
     want = times.per_message(messages)
     np.testing.assert_array_equal(got, want)
@@ -62,7 +62,7 @@ def test_clean_batches_take_the_column_read(path: tuple[str, ...],
     """Events of one timestamp form (all numbers, or all strings) are read as a column."""
     messages = [message(path, v if isinstance(v, int | float) and not isinstance(v, bool)
                         else float(T0), missing, rest) for v, missing, rest in items]
-    times = EventTimes(path, DEFAULT_FLOOR, 1 << 20)
+    times = EventTimes(path, DEFAULT_FLOOR, 1 << 20, min_batch=0)
     got = times(messages)
     assert (times.fast_batches, times.slow_batches) == (1, 0)
     np.testing.assert_array_equal(got, times.per_message(messages))
@@ -73,7 +73,7 @@ def test_values_by_the_contract_rule() -> None:
     messages = [message(path, v, False, "") for v in
                 (T0, T0 * 1000, "2026-02-13T06:00:00.250+02:00", None, True, "2026-02-30T00:00:00Z",
                  1.0)] + [message(path, T0, True, ""), b"{broken"]
-    times = EventTimes(path, DEFAULT_FLOOR, 1 << 20)
+    times = EventTimes(path, DEFAULT_FLOOR, 1 << 20, min_batch=0)
     got = times(messages)
     want = [T0, T0, 1770955200.25, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan]
     np.testing.assert_array_equal(got, np.array(want))
@@ -81,3 +81,12 @@ def test_values_by_the_contract_rule() -> None:
     np.testing.assert_array_equal(times(strings), np.full(3, T0))
     assert times.fast_batches == 1  # the strings batch; the mixed one went message by message
 
+
+
+def test_a_small_batch_goes_message_by_message() -> None:
+    """Below ``min_batch`` the column read's fixed cost is more than the parse."""
+    times = EventTimes(("timestamp",), DEFAULT_FLOOR, 1 << 20, min_batch=4)
+    small = [message(("timestamp",), T0 + i, False, "") for i in range(3)]
+    np.testing.assert_array_equal(times(small), T0 + np.arange(3.0))
+    np.testing.assert_array_equal(times(small + small[:1]), T0 + np.array([0.0, 1, 2, 0]))
+    assert (times.slow_batches, times.fast_batches) == (1, 1)
