@@ -206,11 +206,7 @@ class Decoder:
 
     def _at(self, table: pa.Table, name: str) -> pa.Array:
         """The column of field ``name``, walking its path through the structs."""
-        path = self.schema.fields.path(name)
-        col: Any = table.column(path[0]).combine_chunks()
-        for key in path[1:]:
-            col = _field(col, key)
-        return col
+        return column_at(table, self.schema.fields.path(name))
 
     def _columns(self, table: pa.Table) -> Columns | None:
         """Columns and the faults the contract finds in them, in its order; None if the
@@ -335,6 +331,14 @@ class Decoder:
         if s.labels is not None:
             self.labels = Vocabulary.from_state(s.labels)
         self.task, self.positive = s.task, s.positive
+
+
+def column_at(table: pa.Table, path: Sequence[str]) -> pa.Array:
+    """The column at ``path``, walking it through the structs."""
+    col: Any = table.column(path[0]).combine_chunks()
+    for key in path[1:]:
+        col = _field(col, key)
+    return col
 
 
 def ndjson(messages: list[bytes], max_message_bytes: int) -> bytes | None:

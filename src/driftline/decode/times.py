@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from driftline.decode.contract import MISSING, lookup
-from driftline.decode.decoder import _READ, _field, epoch_seconds, ndjson
+from driftline.decode.decoder import _READ, column_at, epoch_seconds, ndjson
 from driftline.detectors.sketches import FloatArray
 from driftline.timestamps import parse_timestamp
 
@@ -38,6 +38,9 @@ class EventTimes:
         self.path, self.floor, self.max_message_bytes = tuple(path), floor, max_message_bytes
         self.min_batch = min_batch
         self._numeric = True  # which form the stream used last: tried first
+        #: the explicit schema of each form: the timestamp field alone, as number or string
+        self._options = {numeric: _only(self.path, pa.float64() if numeric else pa.string())
+                         for numeric in (True, False)}
         self.fast_batches = self.slow_batches = 0
 
     def __call__(self, messages: list[bytes]) -> FloatArray:
@@ -74,18 +77,17 @@ class EventTimes:
 
     def _read(self, buf: bytes, n: int, numeric: bool) -> pa.Array | None:
         """The field as one column (None: Arrow refused a line, or read another count)."""
-        leaf: pa.DataType = pa.float64() if numeric else pa.string()
-        for key in reversed(self.path[1:]):
-            leaf = pa.struct([pa.field(key, leaf)])
-        schema = pa.schema([pa.field(self.path[0], leaf)])
         try:
-            table = pj.read_json(io.BytesIO(buf), read_options=_READ, parse_options=pj.ParseOptions(
-                explicit_schema=schema, unexpected_field_behavior="ignore"))
+            table = pj.read_json(io.BytesIO(buf), read_options=_READ,
+                                 parse_options=self._options[numeric])
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return None
-        if table.num_rows != n:
-            return None
-        col = table.column(0).combine_chunks()
-        for key in self.path[1:]:
-            col = _field(col, key)
-        return col
+        return column_at(table, self.path) if table.num_rows == n else None
+
+
+def _only(path: tuple[str, ...], leaf: pa.DataType) -> pj.ParseOptions:
+    """Arrow's parse options that read the field at ``path`` alone, as ``leaf``."""
+    for key in reversed(path[1:]):
+        leaf = pa.struct([pa.field(key, leaf)])
+    return pj.ParseOptions(explicit_schema=pa.schema([pa.field(path[0], leaf)]),
+                           unexpected_field_behavior="ignore")
