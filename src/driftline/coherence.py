@@ -26,6 +26,7 @@ from driftline.errors import StateError
 from driftline.monitors import Monitor
 from driftline.reference import Reference
 from driftline.windows import Windows
+from driftline.windows.panes import LEGACY
 
 
 def _width(m: Monitor, decoder: Decoder) -> int | None:
@@ -89,6 +90,8 @@ def check(decoder: Decoder, reference: Reference | None, monitors: Sequence[Moni
         for pane_id, pane in w.panes.items():
             if any(v >= len(decoder.versions) for v in pane.versions):
                 raise StateError(f"pane {pane_id}: a model version the decoder does not know")
+            if set(pane.models) - models - {LEGACY}:
+                raise StateError(f"pane {pane_id}: facts of a model the decoder does not know")
             for key, sk in pane.sketches.items():
                 model, slot = key
                 m = by_slot.get(slot)

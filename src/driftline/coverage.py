@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -126,7 +126,7 @@ class Coverage:
         return new
 
     def window(self, monitors: Sequence[Monitor], verdicts: Verdicts, pending: Sequence[Pending],
-               reference: Reference, facts: WindowFacts, content: Pane | None = None,
+               reference: Reference, facts: Callable[[str], WindowFacts], content: Pane | None = None,
                group: str = DEFAULT) -> tuple[dict[str, str], list[Finding]]:
         """Outcome per monitor of one closed window, and its coverage finding per model."""
         tallies = tally(verdicts, pending)
@@ -157,7 +157,7 @@ class Coverage:
             base = LABELS_MONITOR if layer == "performance" else BLIND_MONITOR
             return base if group == DEFAULT else f"{base}:{group}"
 
-        return outcome, [self._model(name(layer), model, pairs, facts)
+        return outcome, [self._model(name(layer), model, pairs, facts(model))
                          for (model, layer), pairs in by_model.items()]
 
     def _streak(self, monitor: str, model: str, outcome: str) -> None:
@@ -184,7 +184,7 @@ class Coverage:
         cfg = pseudo_monitor(name, [v[0].cfg for v in long.values()], model)
         return finding(cfg, model, ev, level, float(self.after), facts)
 
-    def models(self, monitors: Sequence[Monitor], facts: WindowFacts) -> list[Finding]:
+    def models(self, monitors: Sequence[Monitor], facts: Callable[[str], WindowFacts]) -> list[Finding]:
         """Coverage findings of the models the reference lacks (at the default group's close)."""
         out = []
         for model in sorted(self.unreferenced):
@@ -193,7 +193,7 @@ class Coverage:
                                  model)
             ev = Evaluation(DETECTOR, "events_without_reference", float(n), None, 0, n,
                             details={"events_total": self.unreferenced[model]})
-            out.append(finding(cfg, model, ev, 1 if n else 0, 0.0, facts))
+            out.append(finding(cfg, model, ev, 1 if n else 0, 0.0, facts(model)))
         return out
 
     def blind_windows(self) -> dict[str, int]:

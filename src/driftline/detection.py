@@ -19,7 +19,7 @@ from driftline.coverage import Coverage
 from driftline.decode import Decoder
 from driftline.evaluate import Evaluator
 from driftline.incidents import IncidentManager
-from driftline.judge import WindowFacts, judge
+from driftline.judge import FactsByModel, judge
 from driftline.metrics import EngineGauges, Metrics
 from driftline.monitors import Monitor
 from driftline.reference import Reference
@@ -85,9 +85,8 @@ class Detection:
                                                      decoder)
         for name in evaluated:
             self.metrics.windows_closed.labels(name).inc()
-        facts = WindowFacts.of(win, group.spec.kind,
-                               [decoder.versions.names[v] for v in win.content.versions],
-                               self.origin, reference.id, self.config_hash, self.label_origin)
+        facts = FactsByModel(win, group.spec.kind, decoder.versions.names, self.origin,
+                             reference.id, self.config_hash, self.label_origin)
         verdicts = judge(pending, facts, self.alpha, self.incidents.followed(),
                          self.show_every, self.every_finding)
         self.gauges = self.gauges.shown(verdicts, [(p.monitor.name, p.model) for p in pending],

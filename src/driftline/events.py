@@ -127,7 +127,8 @@ class IncidentData(BaseModel):
     triage: Triage
     monitor: str
     model_id: str
-    model_versions: list[str]
+    model_versions: list[str] = Field(description="The versions of this model's events in the "
+                                      "window (not those of other models beside it).")
     detector: str
     signal: str
     segment: dict[str, str]
@@ -141,7 +142,9 @@ class IncidentData(BaseModel):
     opened_window: Window
     counts: dict[str, int]
     evidence: Evidence
-    source_positions: list[SourcePosition]
+    source_positions: list[SourcePosition] = Field(
+        description="Where this model's events of the window were read: per partition (a "
+        "file: its lines) the first and last.")
     label_positions: list[SourcePosition] = Field(
         default_factory=list, description="A performance monitor's: where the labels its "
         "window's predictions joined were read (a labels topic's offsets per partition, or "

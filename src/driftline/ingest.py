@@ -27,18 +27,17 @@ def ingest(windows: Windows, monitors: Sequence[Monitor], batch: Batch, keys: np
         [(int(p), pane_ids == p) for p in np.unique(pane_ids)]
     for pane_id, mask in slices:
         rows = batch if mask is None else batch.take(mask)
+        pane_keys = keys if mask is None else keys[mask]
         pane = windows.pane(pane_id)
-        pane.note_last(keys if mask is None else keys[mask], rows.timestamp)
-        pane.count += len(rows)
-        pane.note_positions(rows.partitions, rows.positions)
-        if rows.label_partition is not None and rows.label_position is not None:
-            pane.note_labels(rows.label_partition, rows.label_position)
-        pane.versions.update(int(v) for v in np.unique(rows.version) if v >= 0)
         models = np.unique(rows.model)
         for code in models:
-            sub = rows if models.size == 1 else rows.take(rows.model == code)
-            update_slots(pane.sketches, decoder.models.names[code], sub, monitors, decoder,
-                         reference)
+            one = None if models.size == 1 else rows.model == code
+            sub = rows if one is None else rows.take(one)
+            model = decoder.models.names[code]
+            pane.facts_of(model).note(
+                pane_keys if one is None else pane_keys[one], sub.timestamp, sub.version,
+                sub.partitions, sub.positions, sub.label_partition, sub.label_position)
+            update_slots(pane.sketches, model, sub, monitors, decoder, reference)
 
 
 def update_slots(sketches: dict[tuple[str, str], Any], model: str, rows: Batch, monitors: Sequence[Monitor],

@@ -12,7 +12,7 @@ which has no p-value, gives its own verdict and the thresholds grade it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,14 +99,36 @@ class WindowFacts:
     label_positions: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def of(cls, win: ClosedWindow, kind: str, versions: list[str], origin: Mapping[str, Any],
-           reference_id: str, config_hash: str,
+    def of(cls, win: ClosedWindow, kind: str, model: str, version_names: Sequence[str],
+           origin: Mapping[str, Any], reference_id: str, config_hash: str,
            label_origin: Mapping[str, Any] | None = None) -> WindowFacts:
-        """The facts of ``win``, its positions labelled with the source they came from."""
-        last_time = win.content.last[1] if win.content.last is not None else None
-        labels = [] if label_origin is None else cited(win.content.label_positions, label_origin)
-        return cls(WindowRef(win.index, win.start, win.end, kind, last_time), sorted(versions),
-                   cited(win.content.positions, origin), reference_id, config_hash, labels)
+        """What ``model``'s findings of ``win`` cite: its own events' versions, positions
+        (labelled with the source they came from) and last time, not the other models'."""
+        f = win.content.facts(model)
+        last_time = f.last[1] if f.last is not None else None
+        labels = [] if label_origin is None else cited(f.label_positions, label_origin)
+        return cls(WindowRef(win.index, win.start, win.end, kind, last_time),
+                   sorted(version_names[v] for v in f.versions), cited(f.positions, origin),
+                   reference_id, config_hash, labels)
+
+
+class FactsByModel:
+    """A closed window's facts per model, each built once, when a finding first needs it."""
+
+    def __init__(self, win: ClosedWindow, kind: str, version_names: Sequence[str],
+                 origin: Mapping[str, Any], reference_id: str, config_hash: str,
+                 label_origin: Mapping[str, Any] | None = None) -> None:
+        self._args = (kind, version_names, origin, reference_id, config_hash, label_origin)
+        self.win = win
+        self._made: dict[str, WindowFacts] = {}
+
+    def __call__(self, model: str) -> WindowFacts:
+        got = self._made.get(model)
+        if got is None:
+            kind, names, origin, ref, config, labels = self._args
+            got = self._made[model] = WindowFacts.of(self.win, kind, model, names, origin, ref,
+                                                     config, labels)
+        return got
 
 
 def cited(ranges: Mapping[int, tuple[int, int]], origin: Mapping[str, Any],
@@ -129,7 +151,7 @@ def levels(p: Pending, sufficient: BoolArray, q: FloatArray, alpha: float) -> In
     return out
 
 
-def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
+def judge(pending: Sequence[Pending], facts: Callable[[str], WindowFacts], alpha: float,
           followed: Mapping[tuple[str, str], set[str | None]], show_every: int = 100,
           every: bool = False) -> Verdicts:
     """One BH step per model over the window's p-values; findings for the rows that matter.
@@ -154,7 +176,8 @@ def judge(pending: Sequence[Pending], facts: WindowFacts, alpha: float,
         level = levels(p, suff, q, alpha)
         rows = p.table.rows if every else _worth_a_finding(
             p, level, followed.get((p.monitor.name, p.model), set()))
-        findings += [_finding(p, int(i), int(level[i]), q[i], facts) for i in rows]
+        findings += [_finding(p, int(i), int(level[i]), q[i], facts(p.model))
+                     for i in rows]
         series += _series(p, p.table.rows if len(p.table) <= show_every else rows, level)
         if p.monitor.cfg.segment_by is not None:
             coverage.append(Coverage(

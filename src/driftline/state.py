@@ -192,14 +192,13 @@ class DecoderState(State):
 
 
 # -- windows --------------------------------------------------------------------------------
-class PaneState(State):
+class FactsState(State):
     count: Count
     versions: list[Count]
     positions: dict[str, Range]
     #: the same for the labels the pane's predictions joined (a labels topic's partitions)
     label_positions: dict[str, Range] = Field(default_factory=dict)
     last: FinitePair | None = None
-    sketches: dict[str, SketchState]
 
     @field_validator("positions", "label_positions")
     @classmethod
@@ -208,6 +207,18 @@ class PaneState(State):
             if not p.lstrip("-").isdigit() or lo > hi:
                 raise ValueError(f"positions[{p!r}]: a partition number and first <= last")
         return v
+
+
+class PaneState(FactsState):
+    """A pane: its sketches, and the facts of each model's events in ``models``. A pane
+    written before facts were kept per model has the whole pane's facts in the fields of
+    ``FactsState`` instead (read as the facts every model of the pane cites)."""
+
+    count: Count = 0
+    versions: list[Count] = Field(default_factory=list)
+    positions: dict[str, Range] = Field(default_factory=dict)
+    models: dict[str, FactsState] | None = None
+    sketches: dict[str, SketchState]
 
 
 class WindowsState(State):

@@ -167,7 +167,8 @@ def explain(history: IncidentHistory, ctx: Context) -> Explanation:
         segments=segment_rows(ctx.setup, m, first["model_id"], win, first["segment"]),
         distribution=distribution(ctx.setup, m, first["model_id"], win, first["segment"], f_open),
         scores=score_view(ctx.setup, m, first["model_id"], win, first["segment"], f_open),
-        versions={"window": sorted(ctx.setup.decoder.versions.names[v] for v in win.pane.versions),
+        versions={"window": sorted(ctx.setup.decoder.versions.names[v]
+                                   for v in win.pane.facts(first["model_id"]).versions),
                   "reference": list(ctx.setup.reference.decoder.get("versions", {})
                                     .get("names", []))},
         notes=[SEQUENTIAL] if f_open is not None and f_open.evaluation.verdict is not None else [],

@@ -34,7 +34,7 @@ from driftline.incidents import Finding
 from driftline.ingest import ingest
 from driftline.investigate.history import window_end, window_start
 from driftline.investigate.sources import Events
-from driftline.judge import WindowFacts, judge
+from driftline.judge import FactsByModel, judge
 from driftline.monitors import Monitor
 from driftline.reference import Reference
 from driftline.windows import ClosedWindow, Pane, Windows
@@ -184,9 +184,9 @@ def findings(setup: Setup, monitors: Sequence[Monitor], pane: Pane, shape: Shape
     pending, _ = Evaluator(setup.config.detection.min_reference).evaluate(
         monitors, pane, setup.reference, setup.decoder)
     start, end = shape.bounds(e)
-    versions = [setup.decoder.versions.names[v] for v in pane.versions]
-    facts = WindowFacts.of(ClosedWindow(e, start, end, pane), shape.kind, versions, origin,
-                           setup.reference.id, setup.config_hash)
+    facts = FactsByModel(ClosedWindow(e, start, end, pane), shape.kind,
+                         setup.decoder.versions.names, origin, setup.reference.id,
+                         setup.config_hash)
     return judge(pending, facts, setup.config.detection.fdr_alpha, {}, every=True).findings
 
 

@@ -22,66 +22,136 @@ import numpy as np
 
 from driftline.detectors.sketches import FloatArray, IntArray, Sketch, merge, sketch_from_state
 from driftline.errors import StateError
-from driftline.state import PaneState, WindowsState, validated
+from driftline.state import FactsState, PaneState, WindowsState, validated
+
+Ranges = dict[int, tuple[int, int]]
+#: the facts of a pane read from a checkpoint written before facts were kept per model: what
+#: every model of that pane cites, as it did then
+LEGACY = ""
 
 
 @dataclass
-class Pane:
-    """Sketches of one pane (keyed by slot), its event count, versions and source positions
-    (of its events, and of the labels they joined)."""
+class Facts:
+    """What one model's events in a pane say about where they came from, which an incident
+    cites as evidence: how many, their model versions (codes), their source positions (and
+    those of the labels they joined) and their last (key, event time). Kept per model, so
+    that an incident of one model cites its own events, and a model's panes can be summed
+    from many inputs without the others'."""
 
-    sketches: dict[tuple[str, str], Sketch] = field(default_factory=dict)  # (model, slot)
     count: int = 0
     versions: set[int] = field(default_factory=set)
-    #: partition → (first position, last position) of the events in this pane
-    positions: dict[int, tuple[int, int]] = field(default_factory=dict)
-    #: the same for the labels this pane's events joined (partition -1: a labels file)
-    label_positions: dict[int, tuple[int, int]] = field(default_factory=dict)
-    #: (key, event time) of the pane's last event by key: a count window's time
+    #: partition → (first position, last position) of the events
+    positions: Ranges = field(default_factory=dict)
+    #: the same for the labels these events joined (partition -1: a labels file)
+    label_positions: Ranges = field(default_factory=dict)
+    #: (key, event time) of the last event by key: a count window's time
     last: tuple[float, float] | None = None
 
-    def note_last(self, keys: FloatArray, times: FloatArray) -> None:
+    def note(self, keys: FloatArray, times: FloatArray, versions: IntArray,
+             partitions: IntArray, positions: IntArray,
+             label_partitions: IntArray | None, label_positions: IntArray | None) -> None:
+        """Add a slice of accepted events (keys and columns aligned)."""
+        if not keys.size:
+            return
         i = int(np.argmax(keys))
         if self.last is None or keys[i] > self.last[0]:
             self.last = (float(keys[i]), float(times[i]))
-
-    def note_positions(self, partitions: IntArray, positions: IntArray) -> None:
+        self.count += int(keys.size)
+        self.versions.update(int(v) for v in np.unique(versions) if v >= 0)
         _note(self.positions, partitions, positions)
+        if label_partitions is not None and label_positions is not None:
+            read = label_positions >= 0  # -1: no label joined
+            if read.any():
+                _note(self.label_positions, label_partitions[read], label_positions[read])
 
-    def note_labels(self, partitions: IntArray, positions: IntArray) -> None:
-        """Where the labels these events joined were read (position -1: none joined)."""
-        read = positions >= 0
-        if read.any():
-            _note(self.label_positions, partitions[read], positions[read])
-
-    def merge(self, other: Pane) -> Pane:
+    def merge(self, other: Facts) -> Facts:
         last = self.last if other.last is None or (
             self.last is not None and self.last[0] >= other.last[0]) else other.last
-        out = Pane(dict(self.sketches), self.count + other.count, self.versions | other.versions,
-                   _union(self.positions, other.positions),
-                   _union(self.label_positions, other.label_positions), last)
-        for key, sk in other.sketches.items():
-            mine = out.sketches.get(key)
-            out.sketches[key] = sk if mine is None else merge(mine, sk)
-        return out
+        return Facts(self.count + other.count, self.versions | other.versions,
+                     _union(self.positions, other.positions),
+                     _union(self.label_positions, other.label_positions), last)
 
     def snapshot(self) -> dict[str, Any]:
         return {"count": self.count, "versions": sorted(self.versions),
                 "positions": {str(p): list(v) for p, v in self.positions.items()},
                 "label_positions": {str(p): list(v) for p, v in self.label_positions.items()},
-                "last": None if self.last is None else list(self.last),
+                "last": None if self.last is None else list(self.last)}
+
+    @classmethod
+    def from_state(cls, s: FactsState) -> Facts:
+        return cls(s.count, set(s.versions),
+                   {int(p): (lo, hi) for p, (lo, hi) in s.positions.items()},
+                   {int(p): (lo, hi) for p, (lo, hi) in s.label_positions.items()},
+                   None if s.last is None else (s.last[0], s.last[1]))
+
+
+@dataclass
+class Pane:
+    """Sketches of one pane, keyed by (model, slot), and the facts of each model's events."""
+
+    sketches: dict[tuple[str, str], Sketch] = field(default_factory=dict)  # (model, slot)
+    models: dict[str, Facts] = field(default_factory=dict)
+
+    def facts(self, model: str) -> Facts:
+        """``model``'s facts in this pane (a legacy pane's: the whole pane's; none: empty)."""
+        own, legacy = self.models.get(model), self.models.get(LEGACY)
+        if legacy is None:
+            return own if own is not None else Facts()
+        return legacy if own is None else legacy.merge(own)
+
+    def facts_of(self, model: str) -> Facts:
+        """``model``'s facts, to be added to (created on first use)."""
+        got = self.models.get(model)
+        if got is None:
+            got = self.models[model] = Facts()
+        return got
+
+    @property
+    def whole(self) -> Facts:
+        """The facts of every model's events together."""
+        out = Facts()
+        for f in self.models.values():
+            out = out.merge(f)
+        return out
+
+    @property
+    def count(self) -> int:
+        return sum(f.count for f in self.models.values())
+
+    @property
+    def versions(self) -> set[int]:
+        return self.whole.versions
+
+    @property
+    def positions(self) -> Ranges:
+        return self.whole.positions
+
+    @property
+    def last(self) -> tuple[float, float] | None:
+        return self.whole.last
+
+    def merge(self, other: Pane) -> Pane:
+        out = Pane(dict(self.sketches), dict(self.models))
+        for key, sk in other.sketches.items():
+            mine = out.sketches.get(key)
+            out.sketches[key] = sk if mine is None else merge(mine, sk)
+        for model, f in other.models.items():
+            mine_f = out.models.get(model)
+            out.models[model] = f if mine_f is None else mine_f.merge(f)
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"models": {m: f.snapshot() for m, f in sorted(self.models.items())},
                 "sketches": {json.dumps(list(k), ensure_ascii=False): s.snapshot()
                              for k, s in self.sketches.items()}}
 
     @classmethod
     def from_state(cls, s: PaneState) -> Pane:
-        return cls({_pair(k): sketch_from_state(sk) for k, sk in s.sketches.items()}, s.count,
-                   set(s.versions), {int(p): (lo, hi) for p, (lo, hi) in s.positions.items()},
-                   {int(p): (lo, hi) for p, (lo, hi) in s.label_positions.items()},
-                   None if s.last is None else (s.last[0], s.last[1]))
-
-
-Ranges = dict[int, tuple[int, int]]
+        if s.models is not None:
+            models = {m: Facts.from_state(f) for m, f in s.models.items()}
+        else:  # a checkpoint of a driftline that kept one set of facts per pane
+            models = {LEGACY: Facts.from_state(s)}
+        return cls({_pair(k): sketch_from_state(sk) for k, sk in s.sketches.items()}, models)
 
 
 def _note(ranges: Ranges, partitions: IntArray, positions: IntArray) -> None:

@@ -166,7 +166,7 @@ def test_judgement_is_one_finding_per_segment_restricted_to_what_matters(
     followed = {("rate", "model"): set(data.draw(st.lists(st.sampled_from(names))) if names
                                        else [])}
 
-    verdicts = judge(pending, FACTS, alpha, followed)
+    verdicts = judge(pending, lambda _model: FACTS, alpha, followed)
     old = judge_per_segment(old_rows, alpha)
 
     by_key = {(m.name, e.segment): o for (m, e), o in zip(old_rows, old, strict=True)}

@@ -433,8 +433,9 @@ def test_the_cited_label_positions_survive_a_checkpoint(tmp_path: Path) -> None:
     got += resumed.process(stream.events[cut:], np.arange(cut, n)).incidents
     assert got + resumed.finish().incidents == want
 
-    panes = [pane for g in state["windows"]["groups"].values()
-             for pane in g["windows"]["panes"].values() if pane["label_positions"]]
-    panes[0]["label_positions"]["-1"] = [9, 3]
+    facts = [f for g in state["windows"]["groups"].values()
+             for pane in g["windows"]["panes"].values() for f in pane["models"].values()
+             if f["label_positions"]]
+    facts[0]["label_positions"]["-1"] = [9, 3]
     with pytest.raises(StateError, match="first <= last"):
         engine("bad").restore(state)

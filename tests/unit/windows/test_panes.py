@@ -32,7 +32,7 @@ def feed(w: Windows, keys: list[float], marks_before: list[float] | None = None,
     before = np.asarray(marks_before if marks_before is not None else [w.mark] * arr.size)
     late = w.late(w.pane_ids(arr), before) if arr.size else np.zeros(0, bool)
     for p in w.pane_ids(arr[~late]):
-        w.pane(int(p)).count += 1
+        w.pane(int(p)).facts_of("m").count += 1
     w.observe(mark if mark is not None else (float(arr.max()) if arr.size else w.mark))
     return late.tolist(), {c.index: c.content.count for c in w.close_ready()}
 
