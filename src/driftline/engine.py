@@ -63,6 +63,9 @@ class Output:
     #: the models of the events decoded in this step (the runtime checks a model's events
     #: come from one input partition)
     models: set[str] = field(default_factory=set)
+    #: an ingest engine's (stages.py): what its panes gained, by name, and its watermark then
+    panes: list[dict[str, Any]] = field(default_factory=list)
+    watermark: float | None = None
 
 
 def account(totals: Totals, metrics: Metrics, out: Output, t0: float) -> None:
