@@ -23,7 +23,7 @@ import pytest
 from synth import rounded
 
 from driftline import demo
-from driftline.config import load_config
+from driftline.config import Config, MonitorWindow, load_config
 from driftline.engine import Engine
 from driftline.errors import ConfigError, StateError
 from driftline.stages import IngestEngine, PaneEvaluator
@@ -37,6 +37,20 @@ BATCH = 700
 @functools.cache
 def demo_windows() -> tuple[list[bytes], ...]:
     return tuple(ms for _, ms in demo.stream(7, SHORT))
+
+
+def hopping() -> Config:
+    """The demo's config on hopping windows (10 min every 5), and one monitor on windows of
+    its own (15 min): three panes to a window, and a second window group."""
+    cfg = load_config(DEMO_CONFIG)
+    own = cfg.monitors[0].model_copy(update={"name": cfg.monitors[0].name + "-15m",
+                                             "window": MonitorWindow(size="15m")})
+    return cfg.model_copy(update={
+        "window": cfg.window.model_copy(update={"size": "10m", "hop": "5m"}),
+        "monitors": [*cfg.monitors, own]})
+
+
+CONFIGS = {"demo": lambda: load_config(DEMO_CONFIG), "hopping": hopping}
 
 
 def reference() -> list[bytes]:
@@ -61,11 +75,12 @@ def spread(messages: list[bytes], partitions: int) -> list[list[tuple[int, bytes
     return parts
 
 
-def one_engine(parts: list[list[tuple[int, bytes]]]) -> list[dict[str, Any]]:
+def one_engine(parts: list[list[tuple[int, bytes]]], config: str = "demo",
+               ) -> list[dict[str, Any]]:
     """One engine over every partition's events, in the stream's time order."""
     rows = sorted(((orjson.loads(m)["timestamp"], p, o, m) for p, part in enumerate(parts)
                    for o, m in part), key=lambda r: (r[0], r[1], r[2]))
-    e = Engine(load_config(DEMO_CONFIG), reference_events=reference())
+    e = Engine(CONFIGS[config](), reference_events=reference())
     out: list[dict[str, Any]] = []
     for i in range(0, len(rows), BATCH):
         chunk = rows[i:i + BATCH]
@@ -75,10 +90,10 @@ def one_engine(parts: list[list[tuple[int, bytes]]]) -> list[dict[str, Any]]:
 
 
 def two_stages(parts: list[list[tuple[int, bytes]]], restart_at: int | None = None,
-               ) -> list[dict[str, Any]]:
+               config_name: str = "demo") -> list[dict[str, Any]]:
     """Ingest engines and an evaluator; ``restart_at``: the evaluator checkpointed after
     that many rounds, and a new one restored from it goes on."""
-    config = load_config(DEMO_CONFIG)
+    config = CONFIGS[config_name]()
     ingest = [IngestEngine(config, reference_events=reference()) for _ in parts]
     evaluator = PaneEvaluator(config, range(len(parts)), reference_events=reference())
     out: list[dict[str, Any]] = []
@@ -109,10 +124,11 @@ def by_id(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["id"]: rounded(e) for e in events}
 
 
-@pytest.mark.parametrize("partitions", [1, 4])
-def test_two_stages_equal_one_engine_over_every_partition(partitions: int) -> None:
+@pytest.mark.parametrize(("partitions", "config"), [(1, "demo"), (4, "demo"), (3, "hopping")])
+def test_two_stages_equal_one_engine_over_every_partition(partitions: int, config: str) -> None:
     parts = spread(stream(), partitions)
-    want, got = by_id(one_engine(parts)), by_id(two_stages(parts))
+    want = by_id(one_engine(parts, config))
+    got = by_id(two_stages(parts, config_name=config))
     assert len(want) >= 5, "the demo's failures must open incidents"
     assert got.keys() == want.keys()
     for key, event in want.items():
