@@ -6,9 +6,10 @@ from small samples). Split instead:
 
 - **Ingest** (``IngestEngine``, one per input partition): decode, validate, dead letters,
   event time and lateness by the partition's own watermark, and the pane sketches — then,
-  where an engine would judge the windows the watermark closed, it hands on what its panes
-  gained since the last time, one summary by name per (window group, pane, model), with its
-  watermark, and empties them. Nothing is judged there.
+  where an engine would judge the windows the watermark closed, it hands on their panes, one
+  summary by name per (window group, pane, model), with its watermark, and forgets them
+  (a pane of hopping windows may gain events for its later windows: those go as a second
+  summary). Open panes stay in the engine and its checkpoint. Nothing is judged there.
 - **Evaluate** (``PaneEvaluator``): sums the summaries of every source per model and pane,
   and closes a window once **every** source's watermark has passed its end (the least of
   them): the panes it closes then hold every event any source accepted for them, since a
@@ -69,15 +70,19 @@ class IngestEngine(Engine):
         super().__init__(config, **kwargs)
 
     def _close(self, out: Output) -> None:
+        """Hand on each pane whose first window the watermark has closed, and forget it: a
+        tumbling window's pane goes once; a hopping window's pane may gain events for its
+        later windows, which go as a second summary (the evaluator adds them up)."""
         assert self.decoder is not None
         for g in self.windowing:
             w = g.windows
-            for pane_id, pane in sorted(w.panes.items()):
-                for model in sorted(pane.models):
-                    out.panes.append(summarize(pane, pane_id, g.key, model, self.decoder,
-                                               g.monitors).to_json())
-            w.panes.clear()
-            for _ in w.close_ready():  # empty now: only moves what counts as late here
+            if np.isfinite(w.mark):
+                done = int(np.floor(w.mark / w.hop)) - 1  # panes up to it: first window closed
+                for pane_id in sorted(p for p in w.panes if p <= done):
+                    pane = w.panes.pop(pane_id)
+                    out.panes += [summarize(pane, pane_id, g.key, model, self.decoder,
+                                            g.monitors).to_json() for model in sorted(pane.models)]
+            for _ in w.close_ready():  # no pane left that it closes: it only moves what is late
                 pass
             out.watermark = w.mark
 
