@@ -126,6 +126,13 @@ class PaneEvaluator:
             self.marks[source] = max(self.marks[source], watermark)
         return self._close(min(self.marks.values()))
 
+    def holding(self) -> tuple[float, list[int]]:
+        """The evaluator's mark (the least of the sources') and the sources at it: what a
+        caller must say when windows stop closing (−inf: a source that has not yet told a
+        watermark — too few events — holds every window)."""
+        mark = min(self.marks.values())
+        return mark, sorted(s for s, m in self.marks.items() if m == mark)
+
     def finish(self, finals: Iterable[float]) -> Output:
         """Every source has ended, its final mark given: close what the highest has passed."""
         return self._close(max([*finals, *self.marks.values()]))

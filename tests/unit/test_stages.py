@@ -167,6 +167,30 @@ def test_one_engine_per_partition_does_not() -> None:
     assert by_id(apart).keys() != want.keys()
 
 
+def test_a_sparse_partition_holds_every_window_and_says_so() -> None:
+    """Three events on one partition (too few for a watermark): nothing closes before the
+    end, the evaluator names the partition that holds it, and the end judges it all."""
+    config = load_config(DEMO_CONFIG)
+    parts = spread(stream(), 2)
+    parts.append([(0, parts[0][0][1]), (1, parts[0][1][1]), (2, parts[0][2][1])])
+    want = by_id(two_stages(parts))
+    ingest = [IngestEngine(config, reference_events=reference()) for _ in parts]
+    evaluator = PaneEvaluator(config, range(3), reference_events=reference())
+    early = []
+    for p, part in enumerate(parts):
+        got = ingest[p].process([m for _, m in part], np.array([o for o, _ in part]),
+                                np.full(len(part), p))
+        early += evaluator.add(p, got.panes, got.watermark).incidents
+    assert early == []
+    assert evaluator.holding() == (-np.inf, [2])
+    ends = [e.finish() for e in ingest]
+    late = [i for p, end in enumerate(ends)
+            for i in evaluator.add(p, end.panes, end.watermark).incidents]
+    late += evaluator.finish([end.watermark for end in ends if end.watermark is not None]
+                             ).incidents
+    assert by_id(late) == want
+
+
 def test_two_stages_refuse_what_they_cannot_share() -> None:
     config = load_config(DEMO_CONFIG)
     with pytest.raises(ConfigError, match="reference up front"):
