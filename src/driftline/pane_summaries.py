@@ -225,10 +225,16 @@ def _cols(sk: Sketch) -> int:
 
 
 def _check_names(slot: str, sk: Sketch, rows: list[str] | None, cols: list[str] | None) -> None:
-    """Every coded row and column of the sketch has a name, and no name comes twice."""
-    for axis, names, n in (("rows", rows, _rows(sk)), ("cols", cols, _cols(sk))):
+    """No name comes twice, and every row and column that counts something has a name (a
+    sketch's first row exists before any segment value does: it may go unnamed, empty)."""
+    body = sk.data if isinstance(sk, Moments) else sk.counts
+    block = 3 * sk.bins if isinstance(sk, DecisionHistogram) else 1
+    for axis, names in (("rows", rows), ("cols", cols)):
         if names is None:
             continue
-        if len(names) < n or len(set(names)) != len(names):
-            raise StateError(f"pane summary slot {slot!r}: {n} {axis} but {len(names)} "
-                             "distinct names")
+        if len(set(names)) != len(names):
+            raise StateError(f"pane summary slot {slot!r}: a name twice in its {axis}")
+        unnamed = body[len(names):] if axis == "rows" else body[:, len(names) * block:]
+        if np.any(unnamed):
+            raise StateError(f"pane summary slot {slot!r}: counts in {axis} without a name "
+                             f"({len(names)} names)")

@@ -205,3 +205,18 @@ def test_a_summary_that_does_not_fit_is_refused(fault: str) -> None:
         record["slots"][seg]["sketch"]["counts"][0][0] = -1
     with pytest.raises(StateError):
         absorb(PaneSummary.from_json(record), e.decoder, e.monitors, e.reference)
+
+
+def test_an_empty_first_row_needs_no_name() -> None:
+    """A segmented count table before any segment value: one row of zeros, no names."""
+    e = engine()
+    e.process(list(STREAM[:2000]))
+    assert e.decoder is not None and e.reference is not None
+    (group, pane_id), pane = next(iter(open_panes(e).items()))
+    record = summarize(pane, pane_id, group, "a", e.decoder, e.monitors).to_json()
+    seg = next(s for s, v in record["slots"].items()
+               if v["rows"] and v["sketch"]["kind"] == "count_table")
+    record["slots"][seg]["rows"] = []
+    record["slots"][seg]["sketch"]["counts"] = [[0]]
+    got = absorb(PaneSummary.from_json(record), e.decoder, e.monitors, e.reference)
+    assert got.sketches[("a", seg)].total == 0
