@@ -60,7 +60,7 @@ def two_stage_problem(config: Config, reference: Reference | None,
 
 
 class IngestEngine(Engine):
-    """An engine that judges nothing: its closing step hands on the panes' new content."""
+    """An engine that judges nothing: its closing step hands on the panes it would close."""
 
     def __init__(self, config: Config, **kwargs: Any) -> None:
         problem = two_stage_problem(config, kwargs.get("reference"),
@@ -105,6 +105,9 @@ class PaneEvaluator:
         self.marks = {s: -np.inf for s in sources}
         if not self.marks:
             raise ValueError("an evaluator needs at least one source")
+        #: summaries of a pane whose every window had closed here (by construction none:
+        #: a source hands a pane on before its watermark passes it): counted, not added
+        self.late = 0
 
     def add(self, source: int, records: Sequence[dict[str, Any]], watermark: float | None,
             ) -> Output:
@@ -112,6 +115,9 @@ class PaneEvaluator:
         after them; returns the incidents of the windows every source has now passed."""
         e = self.engine
         assert e.decoder is not None and e.reference is not None
+        if source not in self.marks:
+            raise ValueError(f"source {source} is not one of this evaluator's "
+                             f"{sorted(self.marks)}")
         for record in records:
             s = PaneSummary.from_json(record)
             g = e.windowing.groups.get(s.group)
@@ -119,9 +125,13 @@ class PaneEvaluator:
                 raise ValueError(f"a pane summary of window group {s.group!r}, which this "
                                  "config does not have")
             got = absorb(s, e.decoder, g.monitors, e.reference)
+            w = g.windows
+            if w.last_closed is not None and s.pane + w.k - 1 <= w.last_closed:
+                self.late += 1
+                continue
             if g.key == DEFAULT and s.model not in e.reference.models:
                 e.detection.models_seen([(s.model, s.facts.count)], e.reference)
-            g.windows.panes[s.pane] = g.windows.pane(s.pane).merge(got)
+            w.panes[s.pane] = w.pane(s.pane).merge(got)
         if watermark is not None:
             self.marks[source] = max(self.marks[source], watermark)
         return self._close(min(self.marks.values()))

@@ -191,6 +191,22 @@ def test_a_sparse_partition_holds_every_window_and_says_so() -> None:
     assert by_id(late) == want
 
 
+def test_a_summary_after_its_windows_closed_is_counted_not_added() -> None:
+    """By construction none comes (a source hands a pane on before its watermark passes
+    it); one delivered twice, late, must not reopen a judged window silently."""
+    config = load_config(DEMO_CONFIG)
+    part = [m for _, m in spread(stream(), 1)[0]]
+    ingest = IngestEngine(config, reference_events=reference())
+    evaluator = PaneEvaluator(config, [0], reference_events=reference())
+    first = ingest.process(part[:20_000])
+    evaluator.add(0, first.panes, first.watermark)
+    assert first.panes and evaluator.late == 0
+    again = evaluator.add(0, first.panes[:3], None)
+    assert evaluator.late == 3 and again.incidents == []
+    with pytest.raises(ValueError, match="source 5"):
+        evaluator.add(5, [], None)
+
+
 def test_two_stages_refuse_what_they_cannot_share() -> None:
     config = load_config(DEMO_CONFIG)
     with pytest.raises(ConfigError, match="reference up front"):
