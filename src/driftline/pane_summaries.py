@@ -21,7 +21,7 @@ which names those are depends on what it read first.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -99,10 +99,7 @@ class PaneSummary:
     def from_json(cls, data: Any) -> PaneSummary:
         """A summary from its JSON object, validated (``StateError`` says what is wrong)."""
         s = validated(PaneSummaryState, data, "pane summary")
-        f = s.facts
-        facts = Facts(f.count, set(), {int(p): (lo, hi) for p, (lo, hi) in f.positions.items()},
-                      {int(p): (lo, hi) for p, (lo, hi) in f.label_positions.items()},
-                      None if f.last is None else (f.last[0], f.last[1]))
+        facts = replace(Facts.from_state(s.facts), versions=set())  # by name: ``versions``
         slots = {}
         for slot, st in s.slots.items():
             sk = sketch_from_state(st.sketch)
@@ -126,9 +123,7 @@ def summarize(pane: Pane, pane_id: int, group: str, model: str, decoder: Decoder
         slots[slot] = SlotSummary(sk, rows, cols)
     facts = pane.facts(model)
     versions = [decoder.versions.names[v] for v in sorted(facts.versions)]
-    bare = Facts(facts.count, set(), dict(facts.positions), dict(facts.label_positions),
-                 facts.last)
-    return PaneSummary(model, group, pane_id, bare, versions, slots)
+    return PaneSummary(model, group, pane_id, replace(facts, versions=set()), versions, slots)
 
 
 def absorb(summary: PaneSummary, decoder: Decoder, monitors: Sequence[Monitor],
@@ -151,9 +146,9 @@ def absorb(summary: PaneSummary, decoder: Decoder, monitors: Sequence[Monitor],
         sk = relabel(s.sketch, _codes(rows_vocab, s.rows), _codes(cols_vocab, s.cols))
         check_sketch(f"pane summary {summary.model!r} {slot!r}", sk, m, decoder, like)
         sketches[(summary.model, slot)] = sk
-    facts = Facts(summary.facts.count, {decoder.versions.code(v) for v in summary.versions},
-                  dict(summary.facts.positions), dict(summary.facts.label_positions),
-                  summary.facts.last)
+    facts = replace(summary.facts, versions={decoder.versions.code(v) for v in summary.versions},
+                    positions=dict(summary.facts.positions),
+                    label_positions=dict(summary.facts.label_positions))
     decoder.models.code(summary.model)
     return Pane(sketches, {summary.model: facts})
 

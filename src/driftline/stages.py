@@ -76,12 +76,11 @@ class IngestEngine(Engine):
         assert self.decoder is not None
         for g in self.windowing:
             w = g.windows
-            if np.isfinite(w.mark):
-                done = int(np.floor(w.mark / w.hop)) - 1  # panes up to it: first window closed
-                for pane_id in sorted(p for p in w.panes if p <= done):
-                    pane = w.panes.pop(pane_id)
-                    out.panes += [summarize(pane, pane_id, g.key, model, self.decoder,
-                                            g.monitors).to_json() for model in sorted(pane.models)]
+            done = w.closed_through(np.array([w.mark]))[0]  # panes up to it: first window closed
+            for pane_id in sorted(p for p in w.panes if p <= done):
+                pane = w.panes.pop(pane_id)
+                out.panes += [summarize(pane, pane_id, g.key, model, self.decoder,
+                                        g.monitors).to_json() for model in sorted(pane.models)]
             for _ in w.close_ready():  # no pane left that it closes: it only moves what is late
                 pass
             out.watermark = w.mark

@@ -122,14 +122,6 @@ class Pane:
     def versions(self) -> set[int]:
         return self.whole.versions
 
-    @property
-    def positions(self) -> Ranges:
-        return self.whole.positions
-
-    @property
-    def last(self) -> tuple[float, float] | None:
-        return self.whole.last
-
     def merge(self, other: Pane) -> Pane:
         out = Pane(dict(self.sketches), dict(self.models))
         for key, sk in other.sketches.items():
